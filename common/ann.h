@@ -1,0 +1,85 @@
+#pragma once
+
+// The only code that includes hnswlib: a cosine k-nearest-neighbour index over unit vectors
+// (inner-product space), and the exact brute-force search it is checked against. hnswlib throws;
+// every call here is wrapped and comes back as a Status.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace hnswlib {
+template <typename T>
+class HierarchicalNSW;
+template <typename T>
+class SpaceInterface;
+}  // namespace hnswlib
+
+namespace cratedig {
+
+/// One neighbour: the label given at Add and the cosine distance 1 - dot(a, b).
+struct Neighbor {
+  int64_t label;
+  float distance;
+};
+
+/// Return true to keep a label in the results.
+using LabelFilter = std::function<bool(int64_t label)>;
+
+struct AnnParams {
+  int m = 16;
+  int ef_construction = 200;
+};
+
+/// An hnswlib index. Building (Add) is single-threaded or uses AddParallel; once built or
+/// loaded, Search is thread-safe and the index is never mutated again.
+class AnnIndex {
+ public:
+  ~AnnIndex();
+  AnnIndex(AnnIndex&&) = delete;
+
+  /// Create an empty index for up to `capacity` vectors of `dim`.
+  static absl::StatusOr<std::unique_ptr<AnnIndex>> Create(int dim, int64_t capacity,
+                                                          AnnParams params);
+  /// Load an index saved by Save; `dim` comes from the snapshot manifest.
+  static absl::StatusOr<std::unique_ptr<AnnIndex>> Load(const std::string& path, int dim);
+
+  /// Add one unit vector (length dim). REQUIRES: not concurrently with Search.
+  absl::Status Add(int64_t label, const float* vector);
+  /// Add rows of a row-major matrix with the given labels, on `threads` threads.
+  absl::Status AddParallel(const std::vector<int64_t>& labels, const std::vector<float>& rows,
+                           int threads);
+  absl::Status Save(const std::string& path) const;
+
+  /// Returns up to k neighbours, nearest first, searching with breadth max(ef, k). Labels the
+  /// filter rejects are skipped and the search goes deeper to still return k when it can.
+  absl::StatusOr<std::vector<Neighbor>> Search(const float* query, int k, int ef,
+                                               const LabelFilter& filter = nullptr) const;
+
+  int dim() const { return dim_; }
+  int64_t size() const;
+
+ private:
+  AnnIndex(int dim, std::unique_ptr<hnswlib::SpaceInterface<float>> space,
+           std::unique_ptr<hnswlib::HierarchicalNSW<float>> index);
+  int dim_;
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space_;
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_;
+};
+
+/// The exact answer: the k rows of `rows` (row-major, `dim` wide, labels = row numbers unless
+/// `labels` is given) nearest `query` by cosine distance, nearest first, ties by label.
+std::vector<Neighbor> ExactSearch(const float* query, const std::vector<float>& rows, int dim,
+                                  int k, const LabelFilter& filter = nullptr,
+                                  const std::vector<int64_t>* labels = nullptr);
+
+/// Scale `v` to unit length in place; returns false (leaving zeros) when it is all zero.
+bool NormalizeInPlace(std::vector<float>* v);
+
+}  // namespace cratedig

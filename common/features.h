@@ -1,0 +1,55 @@
+#pragma once
+
+// The prototype's preprocessing, fitted by the trainer and saved in the snapshot so that query
+// time transforms tracks exactly as training did:
+//  - audio features danceability, key, loudness, mode, speechiness, acousticness,
+//    instrumentalness, liveness, tempo, min-max scaled to 0..1;
+//  - recency: days between the release date and the newest release in the catalog, min-max
+//    scaled (missing release dates take the column mean);
+//  - genres one-hot, keeping genres held by at least 1% of tracks.
+// A track's vector is that row, L2-normalised (cosine space).
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cratedig/v1/snapshot.pb.h"
+#include "cratedig/v1/track.pb.h"
+
+namespace cratedig {
+
+class FeatureModel {
+ public:
+  /// The scaled audio columns, in vector order.
+  static const std::vector<std::string>& AudioColumns();
+
+  /// Fit on the tracks (only tracks with every audio column count for min/max).
+  static FeatureModel Fit(const std::vector<const v1::Track*>& tracks,
+                          double min_genre_share = 0.01);
+  /// Rebuild from a snapshot's saved parameters; InvalidArgument when they are inconsistent.
+  static absl::StatusOr<FeatureModel> FromProto(const v1::Preprocessing& p);
+  /// Write the fitted parameters into `p` (columns, genres, min_genre_share, reference_day);
+  /// text fields are left alone.
+  void ToProto(v1::Preprocessing* p) const;
+
+  /// Vector width: audio columns + recency + kept genres.
+  int dim() const;
+  /// Whether the track has every audio column (incomplete rows are not recommendable).
+  static bool HasCompleteAudio(const v1::Track& track);
+  /// The track's unit feature vector. REQUIRES: HasCompleteAudio(track).
+  std::vector<float> Transform(const v1::Track& track) const;
+  /// Genres kept after the low-volume cut, in vector order.
+  const std::vector<std::string>& genres() const { return genres_; }
+
+ private:
+  std::vector<v1::ScaledColumn> columns_;  // audio columns then recency_days
+  std::vector<std::string> genres_;
+  double min_genre_share_ = 0.01;
+  int64_t reference_day_ = 0;
+};
+
+/// Days since 1970-01-01 of a release date (missing month/day count as the 1st); nullopt-like -1
+/// when the date is absent or has no year.
+int64_t ReleaseDay(const v1::Track& track);
+
+}  // namespace cratedig

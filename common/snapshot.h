@@ -1,0 +1,82 @@
+#pragma once
+
+// The on-disk snapshot format (see protos/cratedig/v1/snapshot.proto):
+//
+//   <root>/CURRENT              one line: the version of the newest complete snapshot
+//   <root>/000042/MANIFEST      binary cratedig.v1.SnapshotManifest
+//   <root>/000042/<files>       every file the manifest lists, with size and CRC-32
+//   <root>/.tmp-000043/         being written; never read, deleted at start-up
+//
+// A snapshot directory appears by one atomic rename after all its files and MANIFEST are
+// fsynced, so a reader never sees half of one.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "cratedig/v1/snapshot.pb.h"
+
+namespace cratedig {
+
+inline constexpr int kSnapshotFormatVersion = 1;
+inline constexpr char kManifestFileName[] = "MANIFEST";
+
+/// Returns the CRC-32 (zlib) and size of a file.
+absl::StatusOr<std::pair<uint32_t, int64_t>> FileCrc32(const std::string& path);
+
+/// Write a whole file and fsync it.
+absl::Status WriteFileDurably(const std::string& path, const std::string& contents);
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+/// fsync a directory (after creating or renaming entries in it).
+absl::Status SyncDir(const std::string& dir);
+
+/// Returns the complete snapshot versions under `root`, oldest first.
+std::vector<std::string> ListSnapshots(const std::string& root);
+/// Returns the version CURRENT names, or NotFound.
+absl::StatusOr<std::string> ReadCurrent(const std::string& root);
+/// Point CURRENT at `version` atomically.
+absl::Status WriteCurrent(const std::string& root, const std::string& version);
+/// Returns "000001" after the newest version under root (or "000001" for none).
+std::string NextSnapshotVersion(const std::string& root);
+/// Delete leftover .tmp-* directories.
+void RemoveTemporaryDirs(const std::string& root);
+/// Delete all but the newest `keep` snapshots, never the one CURRENT names.
+void PruneSnapshots(const std::string& root, int keep);
+
+/// Reads MANIFEST of `dir` and checks the format version.
+absl::StatusOr<v1::SnapshotManifest> ReadManifest(const std::string& dir);
+/// Checks every file the manifest lists: present, same size, same CRC-32 (DataLoss otherwise).
+absl::Status VerifySnapshotFiles(const std::string& dir, const v1::SnapshotManifest& manifest);
+
+/// Writes one snapshot under a temporary name and publishes it atomically. Not thread-safe.
+class SnapshotWriter {
+ public:
+  /// Start `<root>/.tmp-<version>/`.
+  static absl::StatusOr<SnapshotWriter> Begin(const std::string& root,
+                                              const std::string& version);
+  /// Path where a file of the snapshot is to be written.
+  std::string PathOf(const std::string& name) const { return tmp_dir_ + "/" + name; }
+  /// Record the size and CRC of each named file (already written and closed) in `manifest`,
+  /// fsync them, write MANIFEST, rename into place and point CURRENT at it.
+  /// Returns the final directory.
+  absl::StatusOr<std::string> Commit(const std::vector<std::string>& files,
+                                     v1::SnapshotManifest manifest);
+
+ private:
+  SnapshotWriter(std::string root, std::string version, std::string tmp_dir)
+      : root_(std::move(root)), version_(std::move(version)), tmp_dir_(std::move(tmp_dir)) {}
+  std::string root_;
+  std::string version_;
+  std::string tmp_dir_;
+};
+
+/// Installs a snapshot whose files were fetched into `tmp_dir` (under root, named .tmp-*):
+/// verifies them against `manifest`, writes MANIFEST, renames to `<root>/<version>` and points
+/// CURRENT at it.
+absl::StatusOr<std::string> InstallFetchedSnapshot(const std::string& root,
+                                                   const std::string& tmp_dir,
+                                                   const v1::SnapshotManifest& manifest);
+
+}  // namespace cratedig
