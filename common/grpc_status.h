@@ -1,6 +1,7 @@
 #pragma once
 
-// The one place absl::Status becomes grpc::Status and back: the codes are numerically equal.
+// The one place absl::Status becomes grpc::Status and back: the codes are numerically
+// equal.
 
 #include <grpcpp/support/status.h>
 

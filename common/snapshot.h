@@ -47,10 +47,13 @@ void PruneSnapshots(const std::string& root, int keep);
 
 /// Reads MANIFEST of `dir` and checks the format version.
 absl::StatusOr<v1::SnapshotManifest> ReadManifest(const std::string& dir);
-/// Checks every file the manifest lists: present, same size, same CRC-32 (DataLoss otherwise).
-absl::Status VerifySnapshotFiles(const std::string& dir, const v1::SnapshotManifest& manifest);
+/// Checks every file the manifest lists: present, same size, same CRC-32 (DataLoss
+/// otherwise).
+absl::Status VerifySnapshotFiles(const std::string& dir,
+                                 const v1::SnapshotManifest& manifest);
 
-/// Writes one snapshot under a temporary name and publishes it atomically. Not thread-safe.
+/// Writes one snapshot under a temporary name and publishes it atomically. Not
+/// thread-safe.
 class SnapshotWriter {
  public:
   /// Start `<root>/.tmp-<version>/`.
@@ -58,23 +61,25 @@ class SnapshotWriter {
                                               const std::string& version);
   /// Path where a file of the snapshot is to be written.
   std::string PathOf(const std::string& name) const { return tmp_dir_ + "/" + name; }
-  /// Record the size and CRC of each named file (already written and closed) in `manifest`,
-  /// fsync them, write MANIFEST, rename into place and point CURRENT at it.
+  /// Record the size and CRC of each named file (already written and closed) in
+  /// `manifest`, fsync them, write MANIFEST, rename into place and point CURRENT at it.
   /// Returns the final directory.
   absl::StatusOr<std::string> Commit(const std::vector<std::string>& files,
                                      v1::SnapshotManifest manifest);
 
  private:
   SnapshotWriter(std::string root, std::string version, std::string tmp_dir)
-      : root_(std::move(root)), version_(std::move(version)), tmp_dir_(std::move(tmp_dir)) {}
+      : root_(std::move(root)),
+        version_(std::move(version)),
+        tmp_dir_(std::move(tmp_dir)) {}
   std::string root_;
   std::string version_;
   std::string tmp_dir_;
 };
 
-/// Installs a snapshot whose files were fetched into `tmp_dir` (under root, named .tmp-*):
-/// verifies them against `manifest`, writes MANIFEST, renames to `<root>/<version>` and points
-/// CURRENT at it.
+/// Installs a snapshot whose files were fetched into `tmp_dir` (under root, named
+/// .tmp-*): verifies them against `manifest`, writes MANIFEST, renames to
+/// `<root>/<version>` and points CURRENT at it.
 absl::StatusOr<std::string> InstallFetchedSnapshot(const std::string& root,
                                                    const std::string& tmp_dir,
                                                    const v1::SnapshotManifest& manifest);
