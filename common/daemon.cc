@@ -54,10 +54,10 @@ absl::Status RunDaemon(const DaemonOptions& options) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
   std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  if (options.on_started) options.on_started(server.get());
   std::printf("listening on %s:%d\n", host.c_str(), port);
   std::fflush(stdout);
   CD_LOG(INFO) << "started listen=" << host << ":" << port;
-  if (options.on_started) options.on_started(server.get());
   ShutdownNotification().WaitForNotification();
   if (options.on_stopping) options.on_stopping();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
