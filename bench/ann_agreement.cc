@@ -1,0 +1,142 @@
+// ann_agreement: how often Search and Recommend, served from hnswlib, agree with the
+// exact brute-force top k over the same vectors, on a published snapshot.
+//
+//   ann_agreement --snapshot=DIR [--queries=1000] [--playlists=1000] [--k=10]
+//
+// A served result counts as agreeing when its distance is within the exact k-th distance
+// (ties at the k-th place are interchangeable). Prints one line per index and the time
+// per query of each method.
+
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/time/clock.h"
+#include "common/ann.h"
+#include "query_service/query_engine.h"
+#include "query_service/snapshot.h"
+
+ABSL_FLAG(std::string, snapshot, "", "Snapshot directory (e.g. DATA/snapshots/000001)");
+ABSL_FLAG(int, queries, 1000, "Search queries: names of random tracks, first word(s)");
+ABSL_FLAG(int, playlists, 1000, "Random playlists of 1..10 recommendable tracks");
+ABSL_FLAG(int, k, 10, "Results per query");
+ABSL_FLAG(int, seed, 1, "Random seed");
+
+namespace {
+
+using cratedig::Neighbor;
+using cratedig::query::Scored;
+using cratedig::query::Snapshot;
+
+struct Matrix {
+  std::vector<float> rows;
+  std::vector<int64_t> labels;
+};
+
+struct Tally {
+  int64_t agree = 0, total = 0;
+  absl::Duration ann, exact;
+  void Report(const char* name, int queries) const {
+    std::printf(
+        "%-9s agreement %.4f (%lld of %lld results)  ann %.3f ms/query  exact %.3f "
+        "ms/query  speed-up %.1fx\n",
+        name, total ? double(agree) / total : 0.0, (long long)agree, (long long)total,
+        absl::ToDoubleMilliseconds(ann) / queries,
+        absl::ToDoubleMilliseconds(exact) / queries, exact / ann);
+  }
+  void Count(const std::vector<Scored>& got, const std::vector<Neighbor>& exact) {
+    if (exact.empty()) return;
+    float kth = exact.back().distance;
+    for (const Scored& r : got) agree += r.distance <= kth + 1e-5f;
+    total += static_cast<int64_t>(exact.size());
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  auto loaded = Snapshot::Load(absl::GetFlag(FLAGS_snapshot));
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "ann_agreement: %s\n", loaded.status().ToString().c_str());
+    return 1;
+  }
+  const Snapshot& s = **loaded;
+  const int k = absl::GetFlag(FLAGS_k);
+  Matrix text, audio;
+  std::vector<int64_t> recommendable;
+  for (int64_t i = 0; i < s.size(); ++i) {
+    if (s.representative(i) == i) {
+      auto v = s.embedder().Embed(s.track(i).name());
+      if (v.ok() && cratedig::NormalizeInPlace(&*v)) {
+        text.rows.insert(text.rows.end(), v->begin(), v->end());
+        text.labels.push_back(i);
+      }
+    }
+    if (s.recommendable(i)) {
+      auto v = s.features().Transform(s.track(i));
+      audio.rows.insert(audio.rows.end(), v.begin(), v.end());
+      audio.labels.push_back(i);
+      recommendable.push_back(i);
+    }
+  }
+  std::printf(
+      "snapshot %s: %lld tracks, %zu in the search index, %zu in the recommend index\n",
+      s.version().c_str(), (long long)s.size(), text.labels.size(), audio.labels.size());
+  std::mt19937 rng(absl::GetFlag(FLAGS_seed));
+
+  Tally search;
+  const int queries = absl::GetFlag(FLAGS_queries);
+  for (int q = 0; q < queries; ++q) {
+    std::string name = s.track(text.labels[rng() % text.labels.size()]).name();
+    if (q % 2 == 1)
+      name = name.substr(0, name.find(' '));  // First word alone: many ties.
+    auto v = s.embedder().Embed(name);
+    if (!v.ok() || !cratedig::NormalizeInPlace(&*v)) continue;
+    absl::Time t0 = absl::Now();
+    auto got = cratedig::query::Search(s, name, k);
+    absl::Time t1 = absl::Now();
+    auto exact = cratedig::ExactSearch(v->data(), text.rows, s.embedder().dim(), k,
+                                       nullptr, &text.labels);
+    search.exact += absl::Now() - t1;
+    search.ann += t1 - t0;
+    if (got.ok()) search.Count(*got, exact);
+  }
+  search.Report("search", queries);
+
+  Tally recommend;
+  const int playlists = absl::GetFlag(FLAGS_playlists);
+  const int dim = s.features().dim();
+  for (int q = 0; q < playlists; ++q) {
+    std::vector<int64_t> playlist;
+    for (int n = 1 + static_cast<int>(rng() % 10); n > 0; --n) {
+      playlist.push_back(recommendable[rng() % recommendable.size()]);
+    }
+    absl::Time t0 = absl::Now();
+    auto got = cratedig::query::Recommend(s, playlist, k);
+    absl::Time t1 = absl::Now();
+    std::vector<float> mean(dim, 0);
+    for (int64_t p : playlist) {
+      auto row = s.features().TransformRaw(s.track(p));
+      for (int d = 0; d < dim; ++d) mean[d] += row[d];
+    }
+    cratedig::NormalizeInPlace(&mean);
+    auto exact = cratedig::ExactSearch(
+        mean.data(), audio.rows, dim, k,
+        [&](int64_t label) {
+          for (int64_t p : playlist) {
+            if (s.representative(p) == label) return false;
+          }
+          return true;
+        },
+        &audio.labels);
+    recommend.exact += absl::Now() - t1;
+    recommend.ann += t1 - t0;
+    if (got.ok()) recommend.Count(*got, exact);
+  }
+  recommend.Report("recommend", playlists);
+  return 0;
+}

@@ -1,0 +1,49 @@
+#pragma once
+
+// The query semantics, independent of gRPC: the prototype's Search (nearest track-name
+// vectors) and Recommend (nearest the mean of the playlist's feature vectors, the
+// playlist excluded), the id lookups, and the limits every request is checked against.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "query_service/snapshot.h"
+
+namespace cratedig::query {
+
+inline constexpr int kMaxK = 10000;
+inline constexpr int kMaxPlaylist = 1000;
+inline constexpr int kMaxQueryChars = 256;
+inline constexpr int kMaxLookupIds = 10000;
+
+/// One result: a position in the snapshot's track table and its cosine distance.
+struct Scored {
+  int64_t position;
+  float distance;
+};
+
+/// Check that `k` is in 1..kMaxK; the error names `field`.
+absl::Status ValidateK(int k, absl::string_view field);
+
+/// The k tracks whose names are nearest `query`. InvalidArgument for an empty, too long,
+/// invalid UTF-8 or letterless query.
+absl::StatusOr<std::vector<Scored>> Search(const Snapshot& snapshot,
+                                           absl::string_view query, int k);
+
+/// Positions of the given Spotify ids: InvalidArgument for a malformed id, NotFound for
+/// an id the snapshot lacks (both name the field `field` and the id).
+absl::StatusOr<std::vector<int64_t>> ResolveIds(const Snapshot& snapshot,
+                                                const std::vector<std::string>& ids,
+                                                absl::string_view field);
+
+/// The k tracks nearest the mean feature vector of the playlist, excluding the playlist's
+/// tracks and their duplicates. FailedPrecondition when no playlist track has audio
+/// features.
+absl::StatusOr<std::vector<Scored>> Recommend(const Snapshot& snapshot,
+                                              const std::vector<int64_t>& playlist,
+                                              int k);
+
+}  // namespace cratedig::query

@@ -1,0 +1,156 @@
+#include "query_service/query_engine.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/snapshot.h"
+#include "common/testing/synthetic_catalog.h"
+#include "gtest/gtest.h"
+#include "trainer_service/snapshot_builder.h"
+
+namespace cratedig::query {
+namespace {
+
+class QueryEngineTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = new std::string(::testing::TempDir() + "/query_engine_test");
+    std::filesystem::remove_all(*root_);
+    tracks_ = new std::vector<v1::Track>(testing::SyntheticTracks(2000));
+    // Track 1 duplicates track 0 under another id.
+    (*tracks_)[1].set_name((*tracks_)[0].name());
+    *(*tracks_)[1].mutable_artists() = (*tracks_)[0].artists();
+    auto manifest =
+        trainer::BuildSnapshot(*tracks_, {}, trainer::BuildOptions{}, *root_, "000001");
+    ASSERT_TRUE(manifest.ok()) << manifest.status();
+    auto loaded = Snapshot::Load(*root_ + "/000001");
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    snapshot_ = new std::shared_ptr<const Snapshot>(*loaded);
+  }
+  const Snapshot& snapshot() { return **snapshot_; }
+
+  // The exact answer over every indexed track, for `query` rows built by `vectorize`.
+  template <typename F>
+  std::vector<Neighbor> Exact(const std::vector<float>& query, int dim, F indexed, int k,
+                              const LabelFilter& filter = nullptr) {
+    std::vector<float> rows;
+    std::vector<int64_t> labels;
+    for (int64_t i = 0; i < snapshot().size(); ++i) {
+      std::vector<float> v;
+      if (!indexed(i, &v)) continue;
+      rows.insert(rows.end(), v.begin(), v.end());
+      labels.push_back(i);
+    }
+    return ExactSearch(query.data(), rows, dim, k, filter, &labels);
+  }
+
+  static std::string* root_;
+  static std::vector<v1::Track>* tracks_;
+  static std::shared_ptr<const Snapshot>* snapshot_;
+};
+
+std::string* QueryEngineTest::root_ = nullptr;
+std::vector<v1::Track>* QueryEngineTest::tracks_ = nullptr;
+std::shared_ptr<const Snapshot>* QueryEngineTest::snapshot_ = nullptr;
+
+TEST_F(QueryEngineTest, SearchAgreesWithBruteForce) {
+  const TextEmbedder& embedder = snapshot().embedder();
+  int agree = 0, total = 0;
+  for (const char* q :
+       {"money", "love night", "dance fire", "blue moon", "summer road 12"}) {
+    auto results = Search(snapshot(), q, 10);
+    ASSERT_TRUE(results.ok()) << results.status();
+    ASSERT_EQ(results->size(), 10u);
+    auto exact = Exact(
+        *embedder.Embed(q), embedder.dim(),
+        [&](int64_t i, std::vector<float>* v) {
+          if (snapshot().representative(i) != i) return false;
+          *v = *embedder.Embed(snapshot().track(i).name());
+          return true;
+        },
+        10);
+    float kth = exact.back().distance;
+    for (const Scored& r : *results) {
+      ++total;
+      agree += r.distance <= kth + 1e-5f;
+    }
+  }
+  EXPECT_GE(agree, total * 99 / 100);
+}
+
+TEST_F(QueryEngineTest, RecommendIsTheNearestToTheMeanWithoutThePlaylist) {
+  const FeatureModel& features = snapshot().features();
+  std::vector<int64_t> playlist = {0, 10, 20, 30};
+  auto results = Recommend(snapshot(), playlist, 20);
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 20u);
+  std::vector<float> mean(features.dim(), 0);
+  for (int64_t p : playlist) {
+    auto row = features.TransformRaw(snapshot().track(p));
+    for (int d = 0; d < features.dim(); ++d) mean[d] += row[d];
+  }
+  NormalizeInPlace(&mean);
+  auto exact = Exact(
+      mean, features.dim(),
+      [&](int64_t i, std::vector<float>* v) {
+        if (!snapshot().recommendable(i)) return false;
+        *v = features.Transform(snapshot().track(i));
+        return true;
+      },
+      20,
+      [&](int64_t label) {
+        return label != 0 && label != 10 && label != 20 && label != 30;
+      });
+  for (size_t i = 0; i < results->size(); ++i) {
+    EXPECT_NEAR((*results)[i].distance, exact[i].distance, 1e-4) << i;
+  }
+  for (const Scored& r : *results) {
+    EXPECT_NE(r.position, 0);
+    EXPECT_NE(r.position, 1);  // The duplicate of track 0.
+    EXPECT_NE(r.position, 10);
+  }
+}
+
+TEST_F(QueryEngineTest, RejectsBadInputNamingTheField) {
+  EXPECT_EQ(Search(snapshot(), "money", 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Search(snapshot(), "money", kMaxK + 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Search(snapshot(), "", 5).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Search(snapshot(), "?!", 5).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Search(snapshot(), std::string(300, 'a'), 5).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Search(snapshot(), "caf\xC3", 5).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Recommend(snapshot(), {}, 5).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto unknown = ResolveIds(
+      snapshot(), {snapshot().track(0).id(), "0000000000000000000000"}, "track_ids");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(unknown.status().message().find("track_ids[1]"), std::string::npos);
+  EXPECT_EQ(ResolveIds(snapshot(), {"short"}, "track_ids").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(QueryEngineTest, ACorruptSnapshotIsRefused) {
+  std::string copy = *root_ + "/corrupt";
+  std::filesystem::copy(*root_ + "/000001", copy);
+  {
+    std::fstream f(copy + "/audio.hnsw", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    char c;
+    f.read(&c, 1);
+    f.seekp(100);
+    c = static_cast<char>(c ^ 0x01);
+    f.write(&c, 1);
+  }
+  auto loaded = Snapshot::Load(copy);
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss);
+  std::filesystem::resize_file(copy + "/tracks.binpb", 10);
+  EXPECT_EQ(Snapshot::Load(copy).status().code(), absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace cratedig::query

@@ -1,0 +1,152 @@
+#include "query_service/query_grpc_service.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "query_service/query_engine.h"
+
+namespace cratedig::query {
+namespace {
+
+constexpr int kDefaultNeighbors = 10;
+
+grpc::Status NoSnapshot() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "no index snapshot loaded yet; retry later");
+}
+
+void AddResults(const Snapshot& snapshot, const std::vector<Scored>& results,
+                google::protobuf::RepeatedPtrField<v1::ScoredTrack>* out) {
+  out->Reserve(static_cast<int>(results.size()));
+  for (const Scored& r : results) {
+    v1::ScoredTrack* t = out->Add();
+    *t->mutable_track() = snapshot.track(r.position);
+    t->set_distance(r.distance);
+    t->set_position(r.position);
+  }
+}
+
+std::vector<std::string> Ids(const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  return {ids.begin(), ids.end()};
+}
+
+}  // namespace
+
+grpc::Status QueryGrpcService::Search(grpc::ServerContext* context,
+                                      const v1::SearchRequest* request,
+                                      v1::SearchResponse* response) {
+  auto snapshot = holder_->Get();
+  if (snapshot == nullptr) return NoSnapshot();
+  auto results = query::Search(*snapshot, request->query(), request->k());
+  if (!results.ok()) return ToGrpcStatus(results.status());
+  AddResults(*snapshot, *results, response->mutable_results());
+  response->set_snapshot_version(snapshot->version());
+  return grpc::Status::OK;
+}
+
+grpc::Status QueryGrpcService::Recommend(grpc::ServerContext* context,
+                                         const v1::RecommendRequest* request,
+                                         v1::RecommendResponse* response) {
+  auto snapshot = holder_->Get();
+  if (snapshot == nullptr) return NoSnapshot();
+  if (auto s = ValidateK(request->k(), "k"); !s.ok()) return ToGrpcStatus(s);
+  if (request->track_ids_size() > kMaxPlaylist) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("track_ids must hold at most ", kMaxPlaylist, " ids")));
+  }
+  if (request->track_ids().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("track_ids must not be empty"));
+  }
+  auto playlist = ResolveIds(*snapshot, Ids(request->track_ids()), "track_ids");
+  if (!playlist.ok()) return ToGrpcStatus(playlist.status());
+  auto results = query::Recommend(*snapshot, *playlist, request->k());
+  if (!results.ok()) return ToGrpcStatus(results.status());
+  AddResults(*snapshot, *results, response->mutable_results());
+  response->set_snapshot_version(snapshot->version());
+  return grpc::Status::OK;
+}
+
+grpc::Status QueryGrpcService::GetTracks(grpc::ServerContext* context,
+                                         const v1::GetTracksRequest* request,
+                                         v1::GetTracksResponse* response) {
+  auto snapshot = holder_->Get();
+  if (snapshot == nullptr) return NoSnapshot();
+  if (request->track_ids().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("track_ids must not be empty"));
+  }
+  if (request->track_ids_size() > kMaxLookupIds) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("track_ids must hold at most ", kMaxLookupIds, " ids")));
+  }
+  for (const std::string& id : request->track_ids()) {
+    auto position = snapshot->Find(id);
+    if (!position) {
+      response->add_missing_ids(id);
+      continue;
+    }
+    v1::ScoredTrack* t = response->add_tracks();
+    *t->mutable_track() = snapshot->track(*position);
+    t->set_position(*position);
+  }
+  response->set_snapshot_version(snapshot->version());
+  return grpc::Status::OK;
+}
+
+grpc::Status QueryGrpcService::Predict(grpc::ServerContext* context,
+                                       const v1::PredictRequest* request,
+                                       v1::PredictResponse* response) {
+  auto snapshot = holder_->Get();
+  if (snapshot == nullptr) return NoSnapshot();
+  const bool has_playlist =
+      request->playlist_positions_size() + request->playlist_track_ids_size() > 0;
+  if (request->search().empty() && !has_playlist) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "search or playlist_positions/playlist_track_ids required"));
+  }
+  int search_k =
+      request->search_neighbors() ? request->search_neighbors() : kDefaultNeighbors;
+  int rec_k = request->recommender_neighbors() ? request->recommender_neighbors()
+                                               : kDefaultNeighbors;
+  if (auto s = ValidateK(search_k, "search_neighbors"); !s.ok()) return ToGrpcStatus(s);
+  if (auto s = ValidateK(rec_k, "recommender_neighbors"); !s.ok()) return ToGrpcStatus(s);
+  if (!request->search().empty()) {
+    auto results = query::Search(*snapshot, request->search(), search_k);
+    if (!results.ok()) return ToGrpcStatus(results.status());
+    AddResults(*snapshot, *results, response->mutable_search_results());
+  }
+  if (has_playlist) {
+    std::vector<int64_t> playlist;
+    for (int i = 0; i < request->playlist_positions_size(); ++i) {
+      int64_t p = request->playlist_positions(i);
+      if (p < 0 || p >= snapshot->size()) {
+        return ToGrpcStatus(absl::InvalidArgumentError(
+            absl::StrCat("playlist_positions[", i, "] = ", p, " is outside 0..",
+                         snapshot->size() - 1, " of snapshot ", snapshot->version())));
+      }
+      playlist.push_back(p);
+    }
+    auto by_id =
+        ResolveIds(*snapshot, Ids(request->playlist_track_ids()), "playlist_track_ids");
+    if (!by_id.ok()) return ToGrpcStatus(by_id.status());
+    playlist.insert(playlist.end(), by_id->begin(), by_id->end());
+    auto results = query::Recommend(*snapshot, playlist, rec_k);
+    if (!results.ok()) return ToGrpcStatus(results.status());
+    AddResults(*snapshot, *results, response->mutable_recommender_results());
+  }
+  response->set_snapshot_version(snapshot->version());
+  return grpc::Status::OK;
+}
+
+grpc::Status QueryGrpcService::GetQueryStatus(grpc::ServerContext* context,
+                                              const v1::GetQueryStatusRequest* request,
+                                              v1::GetQueryStatusResponse* response) {
+  if (auto snapshot = holder_->Get()) {
+    response->set_snapshot_version(snapshot->version());
+    response->set_tracks(snapshot->size());
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace cratedig::query

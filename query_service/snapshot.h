@@ -1,0 +1,61 @@
+#pragma once
+
+// A snapshot loaded for serving: the track table, the fitted preprocessing and both
+// indexes. Immutable once loaded, shared between requests as std::shared_ptr<const
+// Snapshot>.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "common/ann.h"
+#include "common/features.h"
+#include "common/text_embedder.h"
+#include "cratedig/v1/snapshot.pb.h"
+
+namespace cratedig::query {
+
+class Snapshot {
+ public:
+  /// Verify every file of the snapshot directory against its manifest (size, CRC-32,
+  /// format, index dimensions), then load it. DataLoss for corrupt or truncated files.
+  static absl::StatusOr<std::shared_ptr<const Snapshot>> Load(const std::string& dir);
+
+  const v1::SnapshotManifest& manifest() const { return manifest_; }
+  const std::string& version() const { return manifest_.version(); }
+  int64_t size() const { return table_.tracks_size(); }
+  const v1::Track& track(int64_t position) const { return table_.tracks(position); }
+  /// Position of the track with this Spotify id.
+  std::optional<int64_t> Find(const std::string& id) const;
+  /// Position of the track representing this one's duplicate group in the indexes.
+  int64_t representative(int64_t position) const {
+    return table_.representative(position);
+  }
+  bool recommendable(int64_t position) const { return table_.recommendable(position); }
+
+  const AnnIndex& text_index() const { return *text_index_; }
+  const AnnIndex& audio_index() const { return *audio_index_; }
+  const TextEmbedder& embedder() const { return embedder_; }
+  const FeatureModel& features() const { return features_; }
+
+ private:
+  Snapshot(v1::SnapshotManifest manifest, v1::TrackTable table, TextEmbedder embedder,
+           FeatureModel features)
+      : manifest_(std::move(manifest)),
+        table_(std::move(table)),
+        embedder_(std::move(embedder)),
+        features_(std::move(features)) {}
+
+  v1::SnapshotManifest manifest_;
+  v1::TrackTable table_;
+  TextEmbedder embedder_;
+  FeatureModel features_;
+  absl::flat_hash_map<std::string, int64_t> by_id_;
+  std::unique_ptr<AnnIndex> text_index_;
+  std::unique_ptr<AnnIndex> audio_index_;
+};
+
+}  // namespace cratedig::query

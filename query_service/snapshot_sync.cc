@@ -1,0 +1,173 @@
+#include "query_service/snapshot_sync.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/daemon.h"
+#include "common/grpc_status.h"
+#include "common/logging.h"
+#include "common/snapshot.h"
+
+namespace cratedig::query {
+namespace fs = std::filesystem;
+
+SnapshotSync::SnapshotSync(SnapshotSyncOptions options, SnapshotHolder* holder,
+                           std::function<void(const Snapshot&)> on_installed)
+    : options_(std::move(options)),
+      holder_(holder),
+      on_installed_(std::move(on_installed)) {
+  std::error_code ec;
+  fs::create_directories(root(), ec);
+  if (!options_.trainer.empty()) {
+    stub_ = v1::SnapshotService::NewStub(MakeChannel(options_.trainer));
+  }
+}
+
+SnapshotSync::~SnapshotSync() { Stop(); }
+
+absl::Status SnapshotSync::LoadLocal() {
+  auto current = ReadCurrent(root());
+  if (!current.ok()) return current.status();
+  return LoadAndInstall(absl::StrCat(root(), "/", *current));
+}
+
+void SnapshotSync::Start() {
+  if (stub_ == nullptr || thread_.joinable()) return;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void SnapshotSync::Stop() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  {
+    absl::MutexLock lock(&mu_);
+    if (watch_context_ != nullptr) watch_context_->TryCancel();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void SnapshotSync::Run() {
+  absl::Duration backoff = absl::Milliseconds(200);
+  while (!stop_.HasBeenNotified()) {
+    absl::Time started = absl::Now();
+    WatchOnce();
+    if (absl::Now() - started > absl::Seconds(10)) backoff = absl::Milliseconds(200);
+    stop_.WaitForNotificationWithTimeout(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(5));
+  }
+}
+
+void SnapshotSync::WatchOnce() {
+  grpc::ClientContext context;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_.HasBeenNotified()) return;
+    watch_context_ = &context;
+  }
+  v1::WatchSnapshotsRequest request;
+  if (auto current = holder_->Get()) request.set_known_version(current->version());
+  auto reader = stub_->WatchSnapshots(&context, request);
+  v1::WatchSnapshotsResponse response;
+  while (reader->Read(&response)) {
+    if (auto s = Sync(response.manifest()); !s.ok()) {
+      CD_LOG(ERROR) << "snapshot " << response.manifest().version()
+                    << " refused, old one keeps serving: " << s;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  {
+    absl::MutexLock lock(&mu_);
+    watch_context_ = nullptr;
+  }
+  if (!stop_.HasBeenNotified() && !status.ok()) {
+    CD_LOG(WARNING) << "trainer " << options_.trainer
+                    << " watch ended: " << FromGrpcStatus(status) << "; retrying";
+  }
+}
+
+absl::Status SnapshotSync::Sync(const v1::SnapshotManifest& manifest) {
+  auto current = holder_->Get();
+  if (current != nullptr && current->version() == manifest.version())
+    return absl::OkStatus();
+  absl::Time start = absl::Now();
+  const std::string dir = absl::StrCat(root(), "/", manifest.version());
+  if (!VerifySnapshotFiles(dir, manifest).ok()) {
+    const std::string tmp = absl::StrCat(root(), "/.tmp-", manifest.version());
+    std::error_code ec;
+    fs::create_directories(tmp, ec);
+    for (const v1::SnapshotFile& file : manifest.files()) {
+      if (auto s = FetchFile(manifest.version(), file, tmp + "/" + file.name());
+          !s.ok()) {
+        return s;
+      }
+    }
+    if (auto installed = InstallFetchedSnapshot(root(), tmp, manifest); !installed.ok()) {
+      fs::remove_all(tmp, ec);  // Corrupt: fetch afresh next time.
+      return installed.status();
+    }
+    CD_LOG(INFO) << "snapshot fetched version=" << manifest.version()
+                 << " ms=" << absl::ToInt64Milliseconds(absl::Now() - start);
+  }
+  if (auto s = LoadAndInstall(dir); !s.ok()) return s;
+  PruneSnapshots(root(), options_.keep_snapshots);
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotSync::FetchFile(const std::string& version,
+                                     const v1::SnapshotFile& file,
+                                     const std::string& path) {
+  std::error_code ec;
+  int64_t have = fs::exists(path, ec) ? static_cast<int64_t>(fs::file_size(path, ec)) : 0;
+  if (have > file.size_bytes()) {
+    fs::remove(path, ec);
+    have = 0;
+  }
+  if (have == file.size_bytes()) return absl::OkStatus();
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(path.c_str(), "ab"),
+                                                      &std::fclose);
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
+  v1::FetchSnapshotFileRequest request;
+  request.set_version(version);
+  request.set_name(file.name());
+  request.set_offset(have);  // Resume a transfer cut off earlier.
+  auto reader = stub_->FetchSnapshotFile(&context, request);
+  v1::FetchSnapshotFileResponse chunk;
+  while (reader->Read(&chunk)) {
+    if (chunk.offset() != have) {
+      context.TryCancel();
+      reader->Finish();
+      return absl::DataLossError(absl::StrCat("file ", file.name(), ": chunk at offset ",
+                                              chunk.offset(), ", expected ", have));
+    }
+    if (std::fwrite(chunk.data().data(), 1, chunk.data().size(), out.get()) !=
+        chunk.data().size()) {
+      context.TryCancel();
+      reader->Finish();
+      return absl::InternalError(absl::StrCat("cannot write ", path));
+    }
+    have += static_cast<int64_t>(chunk.data().size());
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return FromGrpcStatus(status);
+  if (std::fflush(out.get()) != 0)
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotSync::LoadAndInstall(const std::string& dir) {
+  absl::Time start = absl::Now();
+  auto snapshot = Snapshot::Load(dir);
+  if (!snapshot.ok()) return snapshot.status();
+  std::shared_ptr<const Snapshot> loaded = *snapshot;
+  holder_->Install(loaded);
+  CD_LOG(INFO) << "snapshot swapped version=" << loaded->version()
+               << " tracks=" << loaded->size()
+               << " load_ms=" << absl::ToInt64Milliseconds(absl::Now() - start);
+  if (on_installed_) on_installed_(*loaded);
+  return absl::OkStatus();
+}
+
+}  // namespace cratedig::query

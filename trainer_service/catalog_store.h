@@ -1,0 +1,63 @@
+#pragma once
+
+// The trainer's durable catalog: tracks and artists in SQLite, upserted by Spotify id.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "cratedig/v1/catalog_service.pb.h"
+#include "cratedig/v1/track.pb.h"
+
+struct sqlite3;
+
+namespace cratedig::trainer {
+
+/// Returns `stored` updated with `incoming`: fields `incoming` has replace stored ones
+/// (audio features field by field), genres are united, artist ids missing from `incoming`
+/// are kept from `stored` where the names match.
+v1::Track MergeTrack(const v1::Track& stored, const v1::Track& incoming);
+/// The same for artists: genres united, present fields replaced.
+v1::Artist MergeArtist(const v1::Artist& stored, const v1::Artist& incoming);
+
+/// The catalog. Thread-safe: writes are serialised; each batch is one transaction,
+/// committed with synchronous=FULL before Upsert returns, so an acknowledged batch
+/// survives a crash.
+class CatalogStore {
+ public:
+  ~CatalogStore();
+  /// Open or create `<dir>/catalog.sqlite`.
+  static absl::StatusOr<std::unique_ptr<CatalogStore>> Open(const std::string& dir);
+
+  /// Store one batch; fills the counts of `ack` (batch_id is left alone).
+  absl::Status Upsert(const v1::IngestCatalogRequest& batch,
+                      v1::IngestCatalogResponse* ack);
+
+  /// Calls `fn` for every track in insertion order (stable snapshot positions).
+  absl::Status ForEachTrack(const std::function<void(v1::Track&&)>& fn) const;
+  absl::Status ForEachArtist(const std::function<void(v1::Artist&&)>& fn) const;
+
+  int64_t track_count() const;
+  int64_t artist_count() const;
+  /// Increases with every batch that changed something.
+  int64_t generation() const;
+
+ private:
+  explicit CatalogStore(sqlite3* db) : db_(db) {}
+  absl::Status UpsertTrack(const v1::Track& track, v1::IngestCatalogResponse* ack)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status UpsertArtist(const v1::Artist& artist, v1::IngestCatalogResponse* ack)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Exec(const char* sql) const;
+  int64_t Count(const char* table) const;
+
+  mutable absl::Mutex mu_;
+  sqlite3* db_;
+  int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace cratedig::trainer

@@ -1,0 +1,106 @@
+#include "trainer_service/catalog_store.h"
+
+#include <filesystem>
+
+#include "common/testing/synthetic_catalog.h"
+#include "gtest/gtest.h"
+
+namespace cratedig::trainer {
+namespace {
+
+std::string TempDir(const std::string& name) {
+  std::string dir = ::testing::TempDir() + "/catalog_store_test_" + name;
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+v1::IngestCatalogRequest Batch(const std::vector<v1::Track>& tracks) {
+  v1::IngestCatalogRequest batch;
+  for (const v1::Track& t : tracks) *batch.add_tracks() = t;
+  return batch;
+}
+
+TEST(CatalogStoreTest, InsertsThenLeavesRepeatedBatchesUnchanged) {
+  auto store = CatalogStore::Open(TempDir("repeat"));
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto tracks = testing::SyntheticTracks(50);
+  v1::IngestCatalogResponse first, second;
+  ASSERT_TRUE((*store)->Upsert(Batch(tracks), &first).ok());
+  ASSERT_TRUE((*store)->Upsert(Batch(tracks), &second).ok());
+  EXPECT_EQ(first.tracks_inserted(), 50);
+  EXPECT_EQ(second.tracks_inserted(), 0);
+  EXPECT_EQ(second.tracks_updated(), 0);
+  EXPECT_EQ(second.tracks_unchanged(), 50);
+  EXPECT_EQ((*store)->track_count(), 50);
+}
+
+TEST(CatalogStoreTest, SameTrackUnderSeveralGenresKeepsThemAll) {
+  auto store = CatalogStore::Open(TempDir("genres"));
+  ASSERT_TRUE(store.ok());
+  v1::Track t = testing::SyntheticTracks(1)[0];
+  t.clear_genres();
+  t.add_genres("pop");
+  v1::Track again = t;
+  again.clear_genres();
+  again.add_genres("dance");
+  v1::IngestCatalogResponse ack;
+  ASSERT_TRUE((*store)->Upsert(Batch({t, again}), &ack).ok());
+  EXPECT_EQ(ack.tracks_inserted(), 1);
+  EXPECT_EQ(ack.tracks_updated(), 1);
+  std::vector<v1::Track> stored;
+  ASSERT_TRUE((*store)->ForEachTrack([&](v1::Track&& x) { stored.push_back(x); }).ok());
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(
+      std::vector<std::string>(stored[0].genres().begin(), stored[0].genres().end()),
+      (std::vector<std::string>{"pop", "dance"}));
+}
+
+TEST(CatalogStoreTest, SurvivesReopen) {
+  std::string dir = TempDir("reopen");
+  {
+    auto store = CatalogStore::Open(dir);
+    v1::IngestCatalogResponse ack;
+    ASSERT_TRUE((*store)->Upsert(Batch(testing::SyntheticTracks(10)), &ack).ok());
+  }
+  auto store = CatalogStore::Open(dir);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->track_count(), 10);
+}
+
+TEST(CatalogStoreTest, RefusesMalformedIdAndStoresNothingOfTheBatch) {
+  auto store = CatalogStore::Open(TempDir("badid"));
+  auto tracks = testing::SyntheticTracks(3);
+  tracks[2].set_id("not-an-id");
+  v1::IngestCatalogResponse ack;
+  absl::Status s = (*store)->Upsert(Batch(tracks), &ack);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("not-an-id"), std::string::npos);
+  EXPECT_EQ((*store)->track_count(), 0);
+}
+
+TEST(MergeTrackTest, KeepsStoredFieldsTheNewRecordLacksAndArtistIds) {
+  v1::Track stored = testing::SyntheticTracks(1)[0];
+  v1::Track incoming;
+  incoming.set_id(stored.id());
+  incoming.set_name(stored.name());
+  incoming.add_artists()->set_name(stored.artists(0).name());
+  incoming.set_popularity(99);
+  v1::Track merged = MergeTrack(stored, incoming);
+  EXPECT_EQ(merged.popularity(), 99);
+  EXPECT_TRUE(merged.has_audio_features());
+  EXPECT_EQ(merged.artists(0).id(), stored.artists(0).id());
+  EXPECT_EQ(merged.album().name(), stored.album().name());
+}
+
+TEST(MergeTrackTest, AbsentAudioFeatureIsNotOverwrittenWithZero) {
+  v1::Track stored = testing::SyntheticTracks(1)[0];
+  v1::Track incoming;
+  incoming.set_id(stored.id());
+  incoming.mutable_audio_features()->set_energy(0.5);
+  v1::Track merged = MergeTrack(stored, incoming);
+  EXPECT_EQ(merged.audio_features().energy(), 0.5);
+  EXPECT_EQ(merged.audio_features().tempo(), stored.audio_features().tempo());
+}
+
+}  // namespace
+}  // namespace cratedig::trainer

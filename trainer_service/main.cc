@@ -1,0 +1,57 @@
+// trainerd: keeps the catalog, builds snapshots and publishes them to query daemons.
+
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/daemon.h"
+#include "common/logging.h"
+#include "trainer_service/trainer.h"
+#include "trainer_service/trainer_grpc_service.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50052",
+          "Address to serve on (port 0: any free port)");
+ABSL_FLAG(std::string, data_dir, "",
+          "Directory for the catalog and the snapshots (required)");
+ABSL_FLAG(int, keep_snapshots, 5, "Snapshots kept on disk");
+ABSL_FLAG(int, text_dim, 256, "Width of the track-name vectors");
+ABSL_FLAG(double, min_genre_share, 0.01,
+          "Genres held by a smaller share of tracks are left out of the feature vectors");
+ABSL_FLAG(int, build_threads, 2, "Threads used to build the indexes");
+
+int main(int argc, char** argv) {
+  cratedig::WatchShutdownSignals();
+  absl::SetProgramUsageMessage("trainerd --listen=ADDR --data_dir=DIR");
+  absl::ParseCommandLine(argc, argv);
+  cratedig::SetLogProgramName("trainerd");
+  cratedig::trainer::TrainerOptions options;
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.keep_snapshots = absl::GetFlag(FLAGS_keep_snapshots);
+  options.build.text_dim = absl::GetFlag(FLAGS_text_dim);
+  options.build.min_genre_share = absl::GetFlag(FLAGS_min_genre_share);
+  options.build.threads = absl::GetFlag(FLAGS_build_threads);
+  if (options.data_dir.empty()) {
+    CD_LOG(ERROR) << "--data_dir is required";
+    return 2;
+  }
+  auto trainer = cratedig::trainer::Trainer::Create(options);
+  if (!trainer.ok()) {
+    CD_LOG(ERROR) << "cannot start: " << trainer.status();
+    return 1;
+  }
+  cratedig::trainer::CatalogGrpcService catalog(trainer->get());
+  cratedig::trainer::SnapshotGrpcService snapshots(trainer->get(),
+                                                   &cratedig::ShutdownNotification());
+  cratedig::DaemonOptions daemon;
+  daemon.name = "trainerd";
+  daemon.listen = absl::GetFlag(FLAGS_listen);
+  daemon.services = {&catalog, &snapshots};
+  absl::Status s = cratedig::RunDaemon(daemon);
+  if (!s.ok()) {
+    CD_LOG(ERROR) << s;
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,186 @@
+#include "trainer_service/snapshot_builder.h"
+
+#include <algorithm>
+#include <fstream>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/ann.h"
+#include "common/features.h"
+#include "common/snapshot.h"
+#include "common/text_embedder.h"
+#include "common/track_ids.h"
+
+namespace cratedig::trainer {
+namespace {
+
+constexpr char kTracksFile[] = "tracks.binpb";
+constexpr char kTextIndexFile[] = "text.hnsw";
+constexpr char kAudioIndexFile[] = "audio.hnsw";
+
+// Vectors to index: labels and their rows, row-major.
+struct Rows {
+  std::vector<int64_t> labels;
+  std::vector<float> data;
+};
+
+absl::StatusOr<v1::IndexInfo> BuildIndex(const Rows& rows, int dim, const BuildOptions& o,
+                                         const std::string& path,
+                                         const std::string& file) {
+  auto index = AnnIndex::Create(dim, std::max<int64_t>(1, rows.labels.size()),
+                                AnnParams{o.m, o.ef_construction});
+  if (!index.ok()) return index.status();
+  if (auto s = (*index)->AddParallel(rows.labels, rows.data, o.threads); !s.ok())
+    return s;
+  if (auto s = (*index)->Save(path); !s.ok()) return s;
+  v1::IndexInfo info;
+  info.set_file(file);
+  info.set_dim(dim);
+  info.set_elements(static_cast<int64_t>(rows.labels.size()));
+  info.set_m(o.m);
+  info.set_ef_construction(o.ef_construction);
+  info.set_ef_search(o.ef_search);
+  info.set_space("cosine");
+  return info;
+}
+
+absl::Status WriteTrackTable(const v1::TrackTable& table, const std::string& path) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out || !table.SerializeToOstream(&out)) {
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  }
+  out.close();
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void AttachArtistGenres(const std::vector<v1::Artist>& artists,
+                        std::vector<v1::Track>* tracks) {
+  absl::flat_hash_map<std::string, const v1::Artist*> by_id, by_name;
+  for (const v1::Artist& a : artists) {
+    if (a.genres().empty()) continue;
+    if (!a.id().empty()) by_id[a.id()] = &a;
+    if (!a.name().empty()) by_name.emplace(a.name(), &a);
+  }
+  for (v1::Track& t : *tracks) {
+    for (const v1::ArtistRef& ref : t.artists()) {
+      const v1::Artist* a = nullptr;
+      if (auto it = by_id.find(ref.id()); !ref.id().empty() && it != by_id.end()) {
+        a = it->second;
+      } else if (auto jt = by_name.find(ref.name()); jt != by_name.end()) {
+        a = jt->second;
+      }
+      if (a == nullptr) continue;
+      for (const std::string& g : a->genres()) {
+        if (std::find(t.genres().begin(), t.genres().end(), g) == t.genres().end()) {
+          t.add_genres(g);
+        }
+      }
+    }
+  }
+}
+
+std::vector<int64_t> ChooseRepresentatives(const std::vector<v1::Track>& tracks) {
+  auto better = [&](int64_t a, int64_t b) {  // Is track a a better representative than b?
+    bool fa = FeatureModel::HasCompleteAudio(tracks[a]);
+    bool fb = FeatureModel::HasCompleteAudio(tracks[b]);
+    if (fa != fb) return fa;
+    int pa = tracks[a].has_popularity() ? tracks[a].popularity() : -1;
+    int pb = tracks[b].has_popularity() ? tracks[b].popularity() : -1;
+    if (pa != pb) return pa > pb;
+    return a < b;
+  };
+  absl::flat_hash_map<std::string, int64_t> best;
+  std::vector<std::string> keys(tracks.size());
+  for (int64_t i = 0; i < static_cast<int64_t>(tracks.size()); ++i) {
+    keys[i] = DuplicateKey(tracks[i]);
+    auto [it, inserted] = best.emplace(keys[i], i);
+    if (!inserted && better(i, it->second)) it->second = i;
+  }
+  std::vector<int64_t> rep(tracks.size());
+  for (size_t i = 0; i < tracks.size(); ++i) rep[i] = best[keys[i]];
+  return rep;
+}
+
+absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks,
+                                                   const std::vector<v1::Artist>& artists,
+                                                   const BuildOptions& options,
+                                                   const std::string& root,
+                                                   const std::string& version) {
+  AttachArtistGenres(artists, &tracks);
+  std::vector<int64_t> rep = ChooseRepresentatives(tracks);
+  const int64_t n = static_cast<int64_t>(tracks.size());
+
+  // Fit on one track per duplicate group that has complete audio features.
+  std::vector<const v1::Track*> fit_tracks;
+  std::vector<std::string> names;
+  v1::SnapshotCounts counts;
+  counts.set_tracks(n);
+  for (int64_t i = 0; i < n; ++i) {
+    if (rep[i] != i) {
+      counts.set_duplicates(counts.duplicates() + 1);
+      continue;
+    }
+    names.push_back(tracks[i].name());
+    if (FeatureModel::HasCompleteAudio(tracks[i])) {
+      fit_tracks.push_back(&tracks[i]);
+    } else {
+      counts.set_missing_audio_features(counts.missing_audio_features() + 1);
+    }
+  }
+  FeatureModel features = FeatureModel::Fit(fit_tracks, options.min_genre_share);
+  TextEmbedder embedder = TextEmbedder::Fit(names, options.text_dim);
+
+  v1::TrackTable table;
+  Rows text_rows, audio_rows;
+  for (int64_t i = 0; i < n; ++i) {
+    bool recommendable = rep[i] == i && FeatureModel::HasCompleteAudio(tracks[i]);
+    table.add_representative(rep[i]);
+    table.add_recommendable(recommendable);
+    if (rep[i] == i) {
+      auto v = embedder.Embed(tracks[i].name());
+      if (v.ok() && std::any_of(v->begin(), v->end(), [](float x) { return x != 0; })) {
+        text_rows.labels.push_back(i);
+        text_rows.data.insert(text_rows.data.end(), v->begin(), v->end());
+      }
+    }
+    if (recommendable) {
+      std::vector<float> v = features.Transform(tracks[i]);
+      audio_rows.labels.push_back(i);
+      audio_rows.data.insert(audio_rows.data.end(), v.begin(), v.end());
+    }
+  }
+  counts.set_search_indexed(static_cast<int64_t>(text_rows.labels.size()));
+  counts.set_recommend_indexed(static_cast<int64_t>(audio_rows.labels.size()));
+
+  auto writer = SnapshotWriter::Begin(root, version);
+  if (!writer.ok()) return writer.status();
+  v1::SnapshotManifest manifest;
+  auto text_info = BuildIndex(text_rows, embedder.dim(), options,
+                              writer->PathOf(kTextIndexFile), kTextIndexFile);
+  if (!text_info.ok()) return text_info.status();
+  auto audio_info = BuildIndex(audio_rows, features.dim(), options,
+                               writer->PathOf(kAudioIndexFile), kAudioIndexFile);
+  if (!audio_info.ok()) return audio_info.status();
+  for (v1::Track& t : tracks) *table.add_tracks() = std::move(t);
+  if (auto s = WriteTrackTable(table, writer->PathOf(kTracksFile)); !s.ok()) return s;
+
+  *manifest.mutable_search_index() = *text_info;
+  *manifest.mutable_recommend_index() = *audio_info;
+  v1::Preprocessing* p = manifest.mutable_preprocessing();
+  features.ToProto(p);
+  p->set_text_dim(embedder.dim());
+  *p->mutable_text_idf() = {embedder.idf().begin(), embedder.idf().end()};
+  p->set_text_embedder(TextEmbedder::kId);
+  *manifest.mutable_counts() = counts;
+  manifest.set_created_at_ms(absl::ToUnixMillis(absl::Now()));
+  manifest.set_builder(absl::StrCat("cratedig ", CRATEDIG_VERSION));
+  auto dir = writer->Commit({kTracksFile, kTextIndexFile, kAudioIndexFile}, manifest);
+  if (!dir.ok()) return dir.status();
+  return ReadManifest(*dir);
+}
+
+}  // namespace cratedig::trainer

@@ -1,0 +1,46 @@
+#pragma once
+
+// Builds one snapshot from the catalog: the prototype's preprocessing (artist genres
+// merged into tracks, duplicates of name+artists dropped, min-max scaled audio features
+// and recency, genre one-hot with the 1% cut), a text index over track names and a
+// feature index for recommendation, written and published atomically.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cratedig/v1/snapshot.pb.h"
+#include "cratedig/v1/track.pb.h"
+
+namespace cratedig::trainer {
+
+struct BuildOptions {
+  /// Width of the hashed track-name vectors.
+  int text_dim = 256;
+  /// Genres held by fewer tracks than this share are dropped from the one-hot block.
+  double min_genre_share = 0.01;
+  /// hnswlib graph degree and construction breadth.
+  int m = 16;
+  int ef_construction = 200;
+  /// Search breadth stored in the manifest for query time.
+  int ef_search = 256;
+  /// Threads used to build the indexes.
+  int threads = 2;
+};
+
+/// Adds to each track the genres of its artists (matched by id, else by exact name).
+void AttachArtistGenres(const std::vector<v1::Artist>& artists,
+                        std::vector<v1::Track>* tracks);
+
+/// For each track, the position of the track representing its duplicate group (same
+/// DuplicateKey): the one with audio features, then the most popular, then the first.
+std::vector<int64_t> ChooseRepresentatives(const std::vector<v1::Track>& tracks);
+
+/// Build and publish snapshot `version` under `root`. Returns its manifest.
+absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks,
+                                                   const std::vector<v1::Artist>& artists,
+                                                   const BuildOptions& options,
+                                                   const std::string& root,
+                                                   const std::string& version);
+
+}  // namespace cratedig::trainer

@@ -1,0 +1,100 @@
+#include "trainer_service/trainer.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/logging.h"
+#include "common/snapshot.h"
+
+namespace cratedig::trainer {
+
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainerOptions& options) {
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("data_dir must be set");
+  auto store = CatalogStore::Open(options.data_dir);
+  if (!store.ok()) return store.status();
+  std::unique_ptr<Trainer> trainer(new Trainer(options, std::move(*store)));
+  RemoveTemporaryDirs(trainer->root());
+  if (auto current = ReadCurrent(trainer->root()); current.ok()) {
+    auto manifest = ReadManifest(trainer->SnapshotDir(*current));
+    if (manifest.ok()) {
+      absl::MutexLock lock(&trainer->mu_);
+      trainer->latest_ = *manifest;
+    } else {
+      CD_LOG(WARNING) << "ignoring snapshot " << *current << ": " << manifest.status();
+    }
+  }
+  return trainer;
+}
+
+std::string Trainer::SnapshotDir(const std::string& version) const {
+  return absl::StrCat(root(), "/", version);
+}
+
+absl::StatusOr<v1::TrainResponse> Trainer::Train() {
+  absl::MutexLock build_lock(&build_mu_);
+  absl::Time start = absl::Now();
+  std::vector<v1::Track> tracks;
+  std::vector<v1::Artist> artists;
+  if (auto s =
+          store_->ForEachTrack([&](v1::Track&& t) { tracks.push_back(std::move(t)); });
+      !s.ok()) {
+    return s;
+  }
+  if (auto s =
+          store_->ForEachArtist([&](v1::Artist&& a) { artists.push_back(std::move(a)); });
+      !s.ok()) {
+    return s;
+  }
+  if (tracks.empty()) {
+    return absl::FailedPreconditionError("the catalog is empty; import tracks first");
+  }
+  const std::string version = NextSnapshotVersion(root());
+  auto manifest =
+      BuildSnapshot(std::move(tracks), artists, options_.build, root(), version);
+  if (!manifest.ok()) return manifest.status();
+  PruneSnapshots(root(), options_.keep_snapshots);
+  {
+    absl::MutexLock lock(&mu_);
+    latest_ = *manifest;
+  }
+  int64_t ms = absl::ToInt64Milliseconds(absl::Now() - start);
+  const v1::SnapshotCounts& c = manifest->counts();
+  CD_LOG(INFO) << "snapshot published version=" << version << " tracks=" << c.tracks()
+               << " search_indexed=" << c.search_indexed()
+               << " recommend_indexed=" << c.recommend_indexed()
+               << " duplicates=" << c.duplicates()
+               << " missing_audio_features=" << c.missing_audio_features()
+               << " genres=" << manifest->preprocessing().genres_size()
+               << " build_ms=" << ms;
+  v1::TrainResponse response;
+  response.set_snapshot_version(version);
+  response.set_tracks(c.tracks());
+  response.set_build_ms(ms);
+  return response;
+}
+
+v1::GetCatalogStatusResponse Trainer::Status() const {
+  v1::GetCatalogStatusResponse status;
+  status.set_tracks(store_->track_count());
+  status.set_artists(store_->artist_count());
+  absl::MutexLock lock(&mu_);
+  if (latest_) status.set_snapshot_version(latest_->version());
+  return status;
+}
+
+std::optional<v1::SnapshotManifest> Trainer::Latest() const {
+  absl::MutexLock lock(&mu_);
+  return latest_;
+}
+
+std::optional<v1::SnapshotManifest> Trainer::WaitForNewer(const std::string& known,
+                                                          absl::Duration timeout) const {
+  auto newer = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return latest_.has_value() && latest_->version() != known;
+  };
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&newer), timeout);
+  if (newer()) return latest_;
+  return std::nullopt;
+}
+
+}  // namespace cratedig::trainer
