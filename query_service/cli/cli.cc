@@ -1,0 +1,111 @@
+#include "query_service/cli/cli.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "query_service/cli/commands_internal.h"
+
+namespace cratedig::cli {
+namespace {
+
+constexpr double kDefaultTimeoutSeconds = 30;
+constexpr double kImportTimeoutSeconds = 1800;
+constexpr int kUnlimited = -1;
+constexpr char kShortUsage[] = "cratedig SUBCOMMAND [flags] [args]; see --help";
+
+struct Subcommand {
+  const char* name;
+  const char* usage;
+  int min_args;
+  int max_args;
+  int (*run)(const CommandContext&);
+};
+
+constexpr Subcommand kSubcommands[] = {
+    {"import", "cratedig import [--trainer=ADDR] [--json] FILE...", 1, kUnlimited,
+     RunImport},
+    {"train", "cratedig train [--trainer=ADDR] [--json]", 0, 0, RunTrain},
+    {"status", "cratedig status [--server=ADDR] [--json]", 0, 0, RunStatus},
+    {"search", "cratedig search [--server=ADDR] [--k=N] [--json] QUERY...|-", 1,
+     kUnlimited, RunSearch},
+    {"recommend", "cratedig recommend [--server=ADDR] [--k=N] [--json] ID...|-", 1,
+     kUnlimited, RunRecommend},
+    {"tracks", "cratedig tracks [--server=ADDR] [--json] ID...|-", 1, kUnlimited,
+     RunTracks},
+    {"predict", "cratedig predict [--server=ADDR] [--json] REQUEST.json|-", 1, 1,
+     RunPredict},
+};
+
+const Subcommand* FindSubcommand(const std::string& name) {
+  for (const Subcommand& subcommand : kSubcommands) {
+    if (name == subcommand.name) return &subcommand;
+  }
+  return nullptr;
+}
+
+int UsageError(std::ostream& err, const std::string& message, const std::string& usage) {
+  err << "cratedig: " << message << " (usage: " << usage << ")\n";
+  return kExitUsage;
+}
+
+// Returns an empty string when the argument count suits `subcommand`, else the complaint.
+std::string CheckArgCount(const Subcommand& subcommand, size_t count) {
+  if (static_cast<int>(count) < subcommand.min_args) {
+    return absl::StrCat(subcommand.name, ": missing argument");
+  }
+  if (subcommand.max_args != kUnlimited &&
+      static_cast<int>(count) > subcommand.max_args) {
+    return absl::StrCat(subcommand.name, ": too many arguments");
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string UsageText() {
+  std::string text = "Client of the cratedig daemons.\n\nUsage:\n";
+  for (const Subcommand& subcommand : kSubcommands) {
+    absl::StrAppend(&text, "  ", subcommand.usage, "\n");
+  }
+  absl::StrAppend(
+      &text,
+      "\nIds may be bare Spotify ids, spotify:track:ID or open.spotify.com URLs.\n"
+      "A lone \"-\" for QUERY or IDs reads one request per line from standard\n"
+      "input and prints one JSON document per line. --timeout=SECONDS bounds each\n"
+      "RPC (default 30, import 1800).");
+  return text;
+}
+
+int ReportUsageError(std::ostream& err, const std::string& message) {
+  return UsageError(err, message, kShortUsage);
+}
+
+int Fail(const CommandContext& ctx, absl::string_view message) {
+  ctx.err << "cratedig: " << message << '\n';
+  return kExitFailure;
+}
+
+int RunCli(const std::vector<std::string>& args, const CliOptions& options,
+           std::istream& in, std::ostream& out, std::ostream& err) {
+  if (args.empty()) return UsageError(err, "missing subcommand", kShortUsage);
+  const Subcommand* subcommand = FindSubcommand(args[0]);
+  if (subcommand == nullptr) {
+    return UsageError(err, absl::StrCat("unknown subcommand '", args[0], "'"),
+                      kShortUsage);
+  }
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  std::string complaint = CheckArgCount(*subcommand, rest.size());
+  if (!complaint.empty()) return UsageError(err, complaint, subcommand->usage);
+
+  double seconds = options.timeout_seconds.value_or(
+      args[0] == "import" ? kImportTimeoutSeconds : kDefaultTimeoutSeconds);
+  if (!std::isfinite(seconds) || seconds <= 0) {
+    return UsageError(err, "--timeout must be a positive number of seconds",
+                      subcommand->usage);
+  }
+  CommandContext ctx{args[0], std::move(rest), options, absl::Seconds(seconds), in, out,
+                     err};
+  return subcommand->run(ctx);
+}
+
+}  // namespace cratedig::cli

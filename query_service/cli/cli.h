@@ -1,0 +1,46 @@
+#pragma once
+
+// The `cratedig` command line: `cratedig SUBCOMMAND [flags] [args]`. main.cc parses the
+// flags into CliOptions and calls RunCli(); everything else lives here so tests can run
+// it in-process.
+
+#include <istream>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace cratedig::cli {
+
+/// Exit codes: success, a failed command (RPC or input error), a usage error.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+/// The flags of `cratedig`, copied from main.cc.
+struct CliOptions {
+  /// Trainer (CatalogService) address, for import and train.
+  std::string trainer = "127.0.0.1:50052";
+  /// Query daemon (QueryService) address, for status, search, recommend, tracks, predict.
+  std::string server = "127.0.0.1:50053";
+  /// Results wanted (search, recommend); the server validates the range.
+  int k = 10;
+  /// Print one JSON document instead of tables.
+  bool json = false;
+  /// Deadline per RPC in seconds; unset means 30, or 1800 for import.
+  std::optional<double> timeout_seconds;
+};
+
+/// Return the multi-line usage text (for --help).
+std::string UsageText();
+
+/// Print "cratedig: MESSAGE (usage: ...)" on `err`. Returns kExitUsage.
+int ReportUsageError(std::ostream& err, const std::string& message);
+
+/// Run `args` (the subcommand, then its positional arguments). Writes results on `out`,
+/// errors as one "cratedig: ..." line each on `err`; reads batch input and "-" files from
+/// `in`. Returns the process exit code (kExitOk, kExitFailure or kExitUsage).
+int RunCli(const std::vector<std::string>& args, const CliOptions& options,
+           std::istream& in, std::ostream& out, std::ostream& err);
+
+}  // namespace cratedig::cli

@@ -1,0 +1,61 @@
+#pragma once
+
+// Proto -> JSON for the `cratedig` command line: the shapes its --json output promises.
+// Objects keep the documented key order (nlohmann::ordered_json).
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "cratedig/v1/catalog_service.pb.h"
+#include "cratedig/v1/ingest_service.pb.h"
+#include "cratedig/v1/query_service.pb.h"
+#include "cratedig/v1/track.pb.h"
+
+namespace cratedig::cli {
+
+using Json = nlohmann::ordered_json;
+
+/// Serialize `value` compactly on one line, UTF-8 kept; invalid UTF-8 becomes U+FFFD.
+std::string DumpJson(const Json& value);
+
+/// Return the distance as a JSON number with the float's shortest decimal form (0.1f ->
+/// 0.1).
+Json DistanceToJson(float distance);
+
+/// Return "YYYY", "YYYY-MM" or "YYYY-MM-DD" per the precision; nullopt when the year is
+/// unknown. Without a precision, the finest non-zero field decides.
+std::optional<std::string> FormatReleaseDate(const v1::ReleaseDate& date);
+
+/// Return {"track_id","track_name","artists":[names],"album","genres":[...],"distance"}.
+Json ResultToJson(const v1::ScoredTrack& result);
+
+/// Return ResultToJson() plus "audio_features" ({present fields} or null), "release_date"
+/// (string or null) and "popularity" (number or null).
+Json TrackDetailsToJson(const v1::ScoredTrack& result);
+
+/// Return {"danceability": ..., ...} with only the present fields; null when none is
+/// present.
+Json AudioFeaturesToJson(const v1::Track& track);
+
+/// Return {"results":[...]}.
+Json SearchResponseToJson(const v1::SearchResponse& response);
+Json RecommendResponseToJson(const v1::RecommendResponse& response);
+
+/// Return {"results":[...details...],"missing":[ids]}.
+Json GetTracksResponseToJson(const v1::GetTracksResponse& response);
+
+/// Return {"search_results":[...],"recommender_results":[...]}.
+Json PredictResponseToJson(const v1::PredictResponse& response);
+
+/// Return {"snapshot":"VERSION","tracks":N}.
+Json QueryStatusToJson(const v1::GetQueryStatusResponse& response);
+
+/// Return {"snapshot":"VERSION","tracks":N,"build_ms":X}.
+Json TrainResponseToJson(const v1::TrainResponse& response);
+
+/// Return the summary with its proto field names:
+/// {"rows_read",...,"errors":[{file,line,...}]}.
+Json ImportSummaryToJson(const v1::ImportSummary& summary);
+
+}  // namespace cratedig::cli
