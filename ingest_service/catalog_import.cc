@@ -1,0 +1,199 @@
+#include "ingest_service/catalog_import.h"
+
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "ingest_service/ack_reader_internal.h"
+#include "ingest_service/catalog_reader.h"
+
+namespace cratedig::ingest {
+namespace {
+
+// One import: owns the stream, the acknowledgement reader and the batch being filled.
+class Importer {
+ public:
+  Importer(v1::CatalogService::StubInterface* trainer, const ImportOptions& options)
+      : trainer_(trainer), options_(options) {}
+
+  absl::StatusOr<v1::ImportSummary> Run(const std::vector<std::string>& paths);
+
+ private:
+  // Returns a local failure (I/O, decompression); a broken stream only sets broken_.
+  absl::Status ImportFile(const std::string& path);
+  absl::Status ReadRows(CatalogReader& reader);
+  void AddRow(CatalogRow& row);
+  // Sends the batch if it has rows; false when the stream is broken.
+  bool Flush();
+  void Report(const CatalogReader& reader);
+  absl::StatusOr<v1::ImportSummary> Finish(const absl::Status& local);
+  std::string Progress() const;
+
+  v1::CatalogService::StubInterface* trainer_;
+  const ImportOptions& options_;
+  grpc::ClientContext context_;
+  std::unique_ptr<AckReader::Stream> stream_;
+  std::unique_ptr<AckReader> acks_;
+  v1::IngestCatalogRequest batch_;
+  int64_t sent_ = 0;
+  bool broken_ = false;
+  v1::ImportSummary summary_;
+};
+
+absl::Status Preflight(const std::vector<std::string>& paths) {
+  for (const std::string& path : paths) {
+    absl::StatusOr<std::unique_ptr<CatalogReader>> reader = CatalogReader::Open(path);
+    if (!reader.ok()) return reader.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::ImportSummary> Importer::Run(const std::vector<std::string>& paths) {
+  absl::Status status = Preflight(paths);
+  if (!status.ok()) return status;
+  if (options_.rpc_timeout != absl::InfiniteDuration()) {
+    context_.set_deadline(absl::ToChronoTime(absl::Now() + options_.rpc_timeout));
+  }
+  stream_ = trainer_->IngestCatalog(&context_);
+  acks_ = std::make_unique<AckReader>(stream_.get());
+  for (const std::string& path : paths) {
+    status = ImportFile(path);
+    if (!status.ok() || broken_) break;
+  }
+  return Finish(status);
+}
+
+absl::Status Importer::ImportFile(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<CatalogReader>> reader = CatalogReader::Open(path);
+  if (!reader.ok()) return reader.status();
+  if ((*reader)->kind() == TableKind::kAggregate) {
+    v1::RowError* skipped = summary_.add_errors();
+    skipped->set_file(path);
+    skipped->set_message(absl::StrCat("skipped: ", (*reader)->skip_reason()));
+    if (options_.progress) {
+      options_.progress(absl::StrCat(path, ": ", (*reader)->format_name(),
+                                     " skipped: ", (*reader)->skip_reason()));
+    }
+    return absl::OkStatus();
+  }
+  batch_.set_source(path);
+  absl::Status status = ReadRows(**reader);
+  if (!status.ok()) return status;
+  if (!broken_) Report(**reader);
+  return absl::OkStatus();
+}
+
+absl::Status Importer::ReadRows(CatalogReader& reader) {
+  CatalogRow row;
+  for (;;) {
+    absl::StatusOr<bool> more = reader.Next(&row);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    AddRow(row);
+    if (batch_.tracks_size() + batch_.artists_size() >= options_.batch_size && !Flush()) {
+      return absl::OkStatus();
+    }
+  }
+  Flush();
+  return absl::OkStatus();
+}
+
+void Importer::AddRow(CatalogRow& row) {
+  summary_.set_rows_read(summary_.rows_read() + 1);
+  switch (row.kind) {
+    case CatalogRow::Kind::kTrack:
+      batch_.add_tracks()->Swap(&row.track);
+      break;
+    case CatalogRow::Kind::kArtist:
+      batch_.add_artists()->Swap(&row.artist);
+      break;
+    case CatalogRow::Kind::kError:
+      summary_.set_rows_skipped(summary_.rows_skipped() + 1);
+      if (summary_.errors_size() < kMaxRowErrorsKept) *summary_.add_errors() = row.error;
+      break;
+  }
+}
+
+bool Importer::Flush() {
+  if (broken_) return false;
+  if (batch_.tracks_size() + batch_.artists_size() == 0) return true;
+  batch_.set_batch_id(sent_ + 1);
+  acks_->Expect(batch_.batch_id());
+  if (!stream_->Write(batch_)) {
+    broken_ = true;
+    return false;
+  }
+  ++sent_;
+  batch_.clear_tracks();
+  batch_.clear_artists();
+  return true;
+}
+
+void Importer::Report(const CatalogReader& reader) {
+  if (!options_.progress) return;
+  const CatalogReaderStats& s = reader.stats();
+  options_.progress(absl::StrCat(reader.path(), ": ", reader.format_name(),
+                                 " rows=", s.rows, " tracks=", s.tracks,
+                                 " artists=", s.artists, " errors=", s.errors));
+}
+
+std::string Importer::Progress() const {
+  return absl::StrCat(acks_->acknowledged(), " of ", sent_, " batches were acknowledged");
+}
+
+absl::StatusOr<v1::ImportSummary> Importer::Finish(const absl::Status& local) {
+  if (!local.ok()) {
+    context_.TryCancel();
+  } else if (!broken_) {
+    stream_->WritesDone();
+  }
+  acks_->Join();
+  grpc::Status status = stream_->Finish();
+  if (!local.ok()) {
+    return absl::Status(local.code(), absl::StrCat(local.message(), " (import stopped; ",
+                                                   Progress(), ")"));
+  }
+  if (!status.ok()) {
+    absl::Status s = FromGrpcStatus(status);
+    return absl::Status(
+        s.code(), absl::StrCat("IngestCatalog stream to the trainer failed; ", Progress(),
+                               ": ", s.message()));
+  }
+  absl::Status protocol = acks_->protocol_status();
+  if (!protocol.ok()) return protocol;
+  if (broken_ || acks_->acknowledged() != sent_) {
+    return absl::UnavailableError(
+        absl::StrCat("the trainer closed the IngestCatalog stream early; ", Progress(),
+                     "; import the files again (batches are upserts)"));
+  }
+  acks_->AddCountsTo(&summary_);
+  return std::move(summary_);
+}
+
+}  // namespace
+
+absl::Status ImportOptions::Validate() const {
+  if (batch_size <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch_size must be positive, got ", batch_size));
+  }
+  if (rpc_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("rpc_timeout must be positive");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::ImportSummary> ImportCatalogFiles(
+    const std::vector<std::string>& paths, v1::CatalogService::StubInterface* trainer,
+    const ImportOptions& options) {
+  if (paths.empty()) return absl::InvalidArgumentError("paths must not be empty");
+  if (trainer == nullptr)
+    return absl::InvalidArgumentError("trainer stub must not be null");
+  absl::Status valid = options.Validate();
+  if (!valid.ok()) return valid;
+  Importer importer(trainer, options);
+  return importer.Run(paths);
+}
+
+}  // namespace cratedig::ingest
