@@ -4,6 +4,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
+#include <csignal>
 #include <cstdio>
 #include <thread>
 
@@ -16,6 +17,10 @@ void WatchShutdownSignals() {
   static bool started = false;
   if (started) return;
   started = true;
+  // A parent shell may have left SIGINT ignored; an ignored signal is discarded rather than
+  // left pending for sigwait, so restore the default disposition first.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
