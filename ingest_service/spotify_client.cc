@@ -124,7 +124,11 @@ class HttpSpotifyClient final : public SpotifyClient {
       absl::StatusOr<Json> json = Get(absl::StrCat("/v1/", path, "/", ids[0]));
       if (absl::IsNotFound(json.status())) return std::vector<std::optional<T>>(1);
       if (!json.ok()) return json.status();
-      out.emplace_back(parse(*json));
+      if (json->is_object()) {
+        out.emplace_back(parse(*json));
+      } else {
+        out.emplace_back();  // null: nothing known
+      }
       return out;
     }
     absl::StatusOr<Json> json =

@@ -190,6 +190,7 @@ def error(status, message=None):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in one write anyway
     fake = None
 
     def log_message(self, fmt, *args):
@@ -204,8 +205,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        self._headers_buffer.append(b"\r\n" + data)  # one write: no Nagle delay
+        self.flush_headers()
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
@@ -259,8 +260,8 @@ class Handler(BaseHTTPRequestHandler):
                 f.blocked_until = now + a.retry_after
                 st, body, _ = error(429, "API rate limit exceeded")
                 return self.count_fault("429", st, body, {"Retry-After": str(a.retry_after)}, False)
-        if a.every_5xx and n % a.every_5xx == 0:
-            code = [500, 502, 503][(n // a.every_5xx) % 3]
+        if n <= a.fail_first or (a.every_5xx and n % a.every_5xx == 0):
+            code = [500, 502, 503][n % 3]
             return self.count_fault(str(code), *error(code, "Server error"), False)
         if a.every_slow and n % a.every_slow == 0:
             with f.lock:
@@ -316,7 +317,7 @@ class Handler(BaseHTTPRequestHandler):
             return error(403)
         if len(parts) == 3:
             obj = table.get(parts[2])
-            if obj is None:
+            if obj is None or render(obj) is None:
                 return error(404, "non existing id")
             return 200, render(obj), {}
         if a.dev_mode and parts[1] != "audio-features":
@@ -381,6 +382,7 @@ def main():
     p.add_argument("--every_429", type=int, default=0, help="every Nth API request gets 429")
     p.add_argument("--retry_after", type=int, default=1, help="Retry-After of the 429s, seconds")
     p.add_argument("--every_5xx", type=int, default=0, help="every Nth gets 500/502/503")
+    p.add_argument("--fail_first", type=int, default=0, help="the first N get 500/502/503")
     p.add_argument("--every_slow", type=int, default=0, help="every Nth answers late")
     p.add_argument("--slow_ms", type=int, default=300)
     p.add_argument("--every_truncated", type=int, default=0, help="every Nth has cut JSON")
