@@ -1,8 +1,8 @@
 #pragma once
 
-// The only code that includes hnswlib: a cosine k-nearest-neighbour index over unit vectors
-// (inner-product space), and the exact brute-force search it is checked against. hnswlib throws;
-// every call here is wrapped and comes back as a Status.
+// The only code that includes hnswlib: a cosine k-nearest-neighbour index over unit
+// vectors (inner-product space), and the exact brute-force search it is checked against.
+// hnswlib throws; every call here is wrapped and comes back as a Status.
 
 #include <cstdint>
 #include <functional>
@@ -53,12 +53,19 @@ class AnnIndex {
   /// Add one unit vector (length dim). REQUIRES: not concurrently with Search.
   absl::Status Add(int64_t label, const float* vector);
   /// Add rows of a row-major matrix with the given labels, on `threads` threads.
-  absl::Status AddParallel(const std::vector<int64_t>& labels, const std::vector<float>& rows,
-                           int threads);
+  absl::Status AddParallel(const std::vector<int64_t>& labels,
+                           const std::vector<float>& rows, int threads);
   absl::Status Save(const std::string& path) const;
 
-  /// Returns up to k neighbours, nearest first, searching with breadth max(ef, k). Labels the
-  /// filter rejects are skipped and the search goes deeper to still return k when it can.
+  /// Sets the minimum search breadth (hnswlib's ef; 1 after Create and Load): Search then
+  /// uses max(this, ef, k). NOT thread-safe: call once, before the index is shared.
+  void SetEf(int ef);
+
+  /// Returns up to k neighbours, nearest first (ties by label), searching with breadth
+  /// max(SetEf, ef, k). Labels the filter rejects are skipped and the search goes deeper
+  /// (over-fetching, doubling, finally an exact scan) to still return k when it can; the
+  /// filter is called from the calling thread, possibly more than once per label.
+  /// Thread-safe: the breadth is passed per call, the shared index is never touched.
   absl::StatusOr<std::vector<Neighbor>> Search(const float* query, int k, int ef,
                                                const LabelFilter& filter = nullptr) const;
 
@@ -73,10 +80,11 @@ class AnnIndex {
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_;
 };
 
-/// The exact answer: the k rows of `rows` (row-major, `dim` wide, labels = row numbers unless
-/// `labels` is given) nearest `query` by cosine distance, nearest first, ties by label.
-std::vector<Neighbor> ExactSearch(const float* query, const std::vector<float>& rows, int dim,
-                                  int k, const LabelFilter& filter = nullptr,
+/// The exact answer: the k rows of `rows` (row-major, `dim` wide; labels are the row
+/// numbers unless `labels` is given) nearest `query` by cosine distance, nearest first,
+/// ties by label.
+std::vector<Neighbor> ExactSearch(const float* query, const std::vector<float>& rows,
+                                  int dim, int k, const LabelFilter& filter = nullptr,
                                   const std::vector<int64_t>* labels = nullptr);
 
 /// Scale `v` to unit length in place; returns false (leaving zeros) when it is all zero.

@@ -1,17 +1,20 @@
 #pragma once
 
-// The prototype's preprocessing, fitted by the trainer and saved in the snapshot so that query
-// time transforms tracks exactly as training did:
+// The prototype's preprocessing, fitted by the trainer and saved in the snapshot so that
+// query time transforms tracks exactly as training did:
 //  - audio features danceability, key, loudness, mode, speechiness, acousticness,
 //    instrumentalness, liveness, tempo, min-max scaled to 0..1;
-//  - recency: days between the release date and the newest release in the catalog, min-max
-//    scaled (missing release dates take the column mean);
+//  - recency: days between the release date and the newest release in the catalog,
+//    min-max scaled (missing release dates take the column mean);
 //  - genres one-hot, keeping genres held by at least 1% of tracks.
 // A track's vector is that row, L2-normalised (cosine space).
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "cratedig/v1/snapshot.pb.h"
 #include "cratedig/v1/track.pb.h"
@@ -26,10 +29,10 @@ class FeatureModel {
   /// Fit on the tracks (only tracks with every audio column count for min/max).
   static FeatureModel Fit(const std::vector<const v1::Track*>& tracks,
                           double min_genre_share = 0.01);
-  /// Rebuild from a snapshot's saved parameters; InvalidArgument when they are inconsistent.
+  /// Rebuild from a snapshot's saved parameters; InvalidArgument when inconsistent.
   static absl::StatusOr<FeatureModel> FromProto(const v1::Preprocessing& p);
-  /// Write the fitted parameters into `p` (columns, genres, min_genre_share, reference_day);
-  /// text fields are left alone.
+  /// Write the fitted parameters into `p` (columns, genres, min_genre_share,
+  /// reference_day); text fields are left alone.
   void ToProto(v1::Preprocessing* p) const;
 
   /// Vector width: audio columns + recency + kept genres.
@@ -38,18 +41,28 @@ class FeatureModel {
   static bool HasCompleteAudio(const v1::Track& track);
   /// The track's unit feature vector. REQUIRES: HasCompleteAudio(track).
   std::vector<float> Transform(const v1::Track& track) const;
+  /// The track's scaled feature row before normalisation (what Recommend averages over a
+  /// playlist). REQUIRES: HasCompleteAudio(track).
+  std::vector<float> TransformRaw(const v1::Track& track) const;
   /// Genres kept after the low-volume cut, in vector order.
   const std::vector<std::string>& genres() const { return genres_; }
 
  private:
+  void IndexGenres();
+  std::vector<double> ScaledRow(const v1::Track& track) const;
+
   std::vector<v1::ScaledColumn> columns_;  // audio columns then recency_days
   std::vector<std::string> genres_;
+  absl::flat_hash_map<std::string, int> genre_index_;  // genre -> position in genres_
   double min_genre_share_ = 0.01;
   int64_t reference_day_ = 0;
 };
 
-/// Days since 1970-01-01 of a release date (missing month/day count as the 1st); nullopt-like -1
-/// when the date is absent or has no year.
+/// Days since 1970-01-01 of a release date (missing month/day count as the 1st);
+/// nullopt-like -1 when the date is absent or has no year.
 int64_t ReleaseDay(const v1::Track& track);
+
+/// Like ReleaseDay, but without the -1 sentinel (which is also the real day 1969-12-31).
+std::optional<int64_t> ReleaseDayIfKnown(const v1::Track& track);
 
 }  // namespace cratedig

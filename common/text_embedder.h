@@ -1,13 +1,15 @@
 #pragma once
 
 // Track-name vectors that need no downloaded model: each analysed term and each character
-// trigram of it (fastText-style subwords, with word boundaries "<" ">") is hashed into one of
-// `dim` buckets, weighted by the bucket's inverse document frequency fitted on the catalog, and
-// the sum is L2-normalised. Cosine between two such vectors rewards shared words and shared
-// spelling, so the nearest names to a query are the names that share most of it.
+// trigram of it (fastText-style subwords, with word boundaries "<" ">") is hashed into
+// one of `dim` buckets, weighted by the bucket's inverse document frequency fitted on the
+// catalog, and the sum is L2-normalised. Cosine between two such vectors rewards shared
+// words and shared spelling, so the nearest names to a query are the names that share
+// most of it.
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -28,8 +30,8 @@ class TextEmbedder {
   int dim() const { return static_cast<int>(idf_.size()); }
   const std::vector<float>& idf() const { return idf_; }
 
-  /// Returns the unit vector of `text`; InvalidArgument for invalid UTF-8; a zero vector when
-  /// the text has no letters or digits (callers treat it as "nothing to search").
+  /// Returns the unit vector of `text`; InvalidArgument for invalid UTF-8; a zero vector
+  /// when the text has no letters or digits (callers treat it as "nothing to search").
   absl::StatusOr<std::vector<float>> Embed(absl::string_view text) const;
 
  private:

@@ -1,0 +1,411 @@
+#include "common/ann.h"
+
+// hnswlib 0.6.2's SSE code prefetches through the link one past the end of a full
+// upper-level link list: a read of a few bytes inside malloc's rounding, harmless, but
+// AddressSanitizer reports it. Sanitizer builds therefore use hnswlib's scalar code.
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_MANUAL_VECTORIZATION
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_MANUAL_VECTORIZATION
+#endif
+#endif
+
+#include <hnswlib/hnswlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+
+#if defined(__SANITIZE_THREAD__)
+// Two ThreadSanitizer reports from hnswlib 0.6.2's concurrent addPoint (AddParallel),
+// both known upstream and harmless here:
+//  - getRandomLevel draws from one unsynchronised PRNG: a lost update repeats a level;
+//  - "lock-order inversion" between element locks: a thread holding its own element's
+//    lock only waits for elements already linked on a higher or the same level, so no
+//    cycle can form.
+extern "C" const char* __tsan_default_suppressions() {
+  return "race:hnswlib::HierarchicalNSW<float>::getRandomLevel\n"
+         "deadlock:hnswlib::HierarchicalNSW<float>::addPoint\n";
+}
+#endif
+
+namespace cratedig {
+namespace {
+
+using Hnsw = hnswlib::HierarchicalNSW<float>;
+
+// hnswlib's file header: the fields saveIndex writes before the element data, in order.
+struct HnswHeader {
+  size_t offset_level0 = 0;
+  size_t max_elements = 0;
+  size_t count = 0;
+  size_t size_data_per_element = 0;
+  size_t label_offset = 0;
+  size_t offset_data = 0;
+  int max_level = 0;
+  hnswlib::tableint entry_point = 0;
+  size_t max_m = 0;
+  size_t max_m0 = 0;
+  size_t m = 0;
+  double mult = 0;
+  size_t ef_construction = 0;
+};
+
+template <typename T>
+bool ReadPod(std::istream& in, T* value) {
+  in.read(reinterpret_cast<char*>(value), sizeof(T));
+  return static_cast<bool>(in);
+}
+
+bool ReadHeader(std::istream& in, HnswHeader* h) {
+  return ReadPod(in, &h->offset_level0) && ReadPod(in, &h->max_elements) &&
+         ReadPod(in, &h->count) && ReadPod(in, &h->size_data_per_element) &&
+         ReadPod(in, &h->label_offset) && ReadPod(in, &h->offset_data) &&
+         ReadPod(in, &h->max_level) && ReadPod(in, &h->entry_point) &&
+         ReadPod(in, &h->max_m) && ReadPod(in, &h->max_m0) && ReadPod(in, &h->m) &&
+         ReadPod(in, &h->mult) && ReadPod(in, &h->ef_construction);
+}
+
+constexpr size_t kHeaderBytes =
+    10 * sizeof(size_t) + sizeof(int) + sizeof(hnswlib::tableint) + sizeof(double);
+
+absl::Status Corrupted(const std::string& path, absl::string_view why) {
+  return absl::DataLossError(
+      absl::StrCat("index file ", path, " is corrupted or truncated: ", why));
+}
+
+// hnswlib trusts its header (it mallocs and indexes by it), so the header is checked
+// first against the expected dimension and the file size.
+absl::Status CheckHeader(const HnswHeader& h, int dim, uintmax_t file_size,
+                         const std::string& path) {
+  const size_t vector_bytes = static_cast<size_t>(dim) * sizeof(float);
+  if (h.m < 2 || h.m > 10000 || h.max_m != h.m || h.max_m0 != 2 * h.m) {
+    return Corrupted(path, "bad M");
+  }
+  if (h.offset_level0 != 0 || h.offset_data != h.max_m0 * sizeof(hnswlib::tableint) +
+                                                   sizeof(hnswlib::linklistsizeint)) {
+    return Corrupted(path, "bad layout");
+  }
+  if (h.label_offset < h.offset_data || h.label_offset - h.offset_data != vector_bytes ||
+      h.size_data_per_element != h.label_offset + sizeof(hnswlib::labeltype)) {
+    return Corrupted(path, absl::StrCat("vectors are not of dimension ", dim));
+  }
+  // Every element takes its data plus a 4-byte link-list size.
+  const uintmax_t per_element = h.size_data_per_element + sizeof(unsigned int);
+  if (file_size < kHeaderBytes || h.count > (file_size - kHeaderBytes) / per_element) {
+    return Corrupted(path, "shorter than its element count");
+  }
+  if (h.count > std::numeric_limits<hnswlib::tableint>::max() ||
+      (h.count > 0 &&
+       (h.entry_point >= h.count || h.max_level < 0 || h.max_level > 64))) {
+    return Corrupted(path, "bad entry point");
+  }
+  return absl::OkStatus();
+}
+
+// A loaded graph is walked once so that a damaged file fails here, not inside a search.
+absl::Status CheckGraph(const Hnsw& index, const std::string& path) {
+  const size_t count = index.cur_element_count;
+  if (count == 0) return absl::OkStatus();
+  if (index.element_levels_[index.enterpoint_node_] != index.maxlevel_) {
+    return Corrupted(path, "entry point is not on the top level");
+  }
+  for (hnswlib::tableint i = 0; i < count; ++i) {
+    const int levels = index.element_levels_[i];
+    if (levels > index.maxlevel_) return Corrupted(path, "element above the top level");
+    for (int level = 0; level <= levels; ++level) {
+      hnswlib::linklistsizeint* list = index.get_linklist_at_level(i, level);
+      const size_t size = index.getListCount(list);
+      if (size > (level == 0 ? index.maxM0_ : index.maxM_)) {
+        return Corrupted(path, "oversized link list");
+      }
+      const auto* links = reinterpret_cast<const hnswlib::tableint*>(list + 1);
+      for (size_t j = 0; j < size; ++j) {
+        if (links[j] >= count) return Corrupted(path, "link to a missing element");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// InnerProductSpace's constructor may rewrite hnswlib's global SIMD function pointers
+// (when built with AVX), so two indexes must not construct their spaces at the same time.
+std::unique_ptr<hnswlib::SpaceInterface<float>> NewSpace(int dim) {
+  static absl::Mutex mu(absl::kConstInit);
+  absl::MutexLock lock(&mu);
+  return std::make_unique<hnswlib::InnerProductSpace>(static_cast<size_t>(dim));
+}
+
+bool NearerFirst(const Neighbor& a, const Neighbor& b) {
+  return a.distance != b.distance ? a.distance < b.distance : a.label < b.label;
+}
+
+// The `fetch` nearest by hnswlib. searchKnn explores max(ef_, fetch) candidates, so
+// asking for `fetch` results searches with breadth `fetch` without writing the shared
+// ef_.
+std::vector<Neighbor> Knn(const Hnsw& index, const float* query, size_t fetch) {
+  auto heap = index.searchKnn(query, fetch);
+  std::vector<Neighbor> out;
+  out.reserve(heap.size());
+  for (; !heap.empty(); heap.pop()) {
+    out.push_back({static_cast<int64_t>(heap.top().second), heap.top().first});
+  }
+  std::sort(out.begin(), out.end(), NearerFirst);
+  return out;
+}
+
+// Brute force over the vectors stored in the index, with the index's own distance.
+std::vector<Neighbor> ScanStored(const Hnsw& index, const float* query, size_t k,
+                                 const LabelFilter& filter) {
+  std::vector<Neighbor> all;
+  for (hnswlib::tableint i = 0; i < index.cur_element_count; ++i) {
+    const auto label = static_cast<int64_t>(index.getExternalLabel(i));
+    if (filter && !filter(label)) continue;
+    all.push_back({label, index.fstdistfunc_(query, index.getDataByInternalId(i),
+                                             index.dist_func_param_)});
+  }
+  k = std::min(k, all.size());
+  std::partial_sort(all.begin(), all.begin() + k, all.end(), NearerFirst);
+  all.resize(k);
+  return all;
+}
+
+// Over-fetch, drop rejected labels, and double the fetch until k survive; once the fetch
+// nears the whole index an exact scan is cheaper than a graph search that wide.
+std::vector<Neighbor> FilteredSearch(const Hnsw& index, const float* query, size_t k,
+                                     size_t breadth, const LabelFilter& filter) {
+  const size_t n = index.cur_element_count;
+  for (size_t fetch = std::max(breadth, 2 * k); 4 * fetch < n; fetch *= 2) {
+    std::vector<Neighbor> found = Knn(index, query, fetch);
+    found.erase(std::remove_if(found.begin(), found.end(),
+                               [&](const Neighbor& x) { return !filter(x.label); }),
+                found.end());
+    if (found.size() >= k) {
+      found.resize(k);
+      return found;
+    }
+  }
+  return ScanStored(index, query, k, filter);
+}
+
+absl::Status CheckNewLabels(const Hnsw& index, const std::vector<int64_t>& labels) {
+  absl::flat_hash_set<int64_t> batch;
+  for (int64_t label : labels) {
+    if (label < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("negative label ", label));
+    }
+    if (!batch.insert(label).second ||
+        index.label_lookup_.count(static_cast<hnswlib::labeltype>(label)) > 0) {
+      return absl::InvalidArgumentError(absl::StrCat("label ", label, " added twice"));
+    }
+  }
+  if (labels.size() > index.max_elements_ - index.cur_element_count) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("index capacity ", index.max_elements_, " exceeded"));
+  }
+  return absl::OkStatus();
+}
+
+// The size saveIndex must produce: it checks nothing, so a failed write shows only here.
+uintmax_t ExpectedFileSize(const Hnsw& index) {
+  uintmax_t size = kHeaderBytes + index.cur_element_count * index.size_data_per_element_;
+  for (size_t i = 0; i < index.cur_element_count; ++i) {
+    size += sizeof(unsigned int) + static_cast<uintmax_t>(index.element_levels_[i]) *
+                                       index.size_links_per_element_;
+  }
+  return size;
+}
+
+}  // namespace
+
+AnnIndex::AnnIndex(int dim, std::unique_ptr<hnswlib::SpaceInterface<float>> space,
+                   std::unique_ptr<hnswlib::HierarchicalNSW<float>> index)
+    : dim_(dim), space_(std::move(space)), index_(std::move(index)) {
+  // Per-call breadth is passed as searchKnn's k (see Knn), so the floor starts at 1.
+  index_->setEf(1);
+}
+
+AnnIndex::~AnnIndex() = default;
+
+absl::StatusOr<std::unique_ptr<AnnIndex>> AnnIndex::Create(int dim, int64_t capacity,
+                                                           AnnParams params) {
+  if (dim < 1 || capacity < 0 || params.m < 2 || params.ef_construction < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad index parameters: dim=", dim, " capacity=", capacity,
+                     " m=", params.m, " ef_construction=", params.ef_construction));
+  }
+  try {
+    auto space = NewSpace(dim);
+    // hnswlib cannot allocate zero elements (malloc(0) may be null).
+    auto index = std::make_unique<Hnsw>(space.get(), std::max<size_t>(capacity, 1),
+                                        params.m, params.ef_construction);
+    return std::unique_ptr<AnnIndex>(
+        new AnnIndex(dim, std::move(space), std::move(index)));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("creating index: ", e.what()));
+  }
+}
+
+absl::StatusOr<std::unique_ptr<AnnIndex>> AnnIndex::Load(const std::string& path,
+                                                         int dim) {
+  if (dim < 1) return absl::InvalidArgumentError(absl::StrCat("bad index dim ", dim));
+  std::error_code ec;
+  const uintmax_t file_size = std::filesystem::file_size(path, ec);
+  std::ifstream in(path, std::ios::binary);
+  if (ec || !in)
+    return absl::NotFoundError(absl::StrCat("cannot read index file ", path));
+  HnswHeader header;
+  if (!ReadHeader(in, &header)) return Corrupted(path, "no header");
+  if (absl::Status s = CheckHeader(header, dim, file_size, path); !s.ok()) return s;
+  in.close();
+  try {
+    auto space = NewSpace(dim);
+    // Capacity = element count: a loaded index is never added to, so no spare memory.
+    auto index = std::make_unique<Hnsw>(space.get(), path, false,
+                                        std::max<size_t>(header.count, 1));
+    // hnswlib's loading constructor leaves num_deleted_ uninitialised (it only adds to
+    // it); garbage there would switch searches to the slower has-deletions path.
+    index->num_deleted_ = 0;
+    for (hnswlib::tableint i = 0; i < index->cur_element_count; ++i) {
+      if (index->isMarkedDeleted(i)) ++index->num_deleted_;
+    }
+    if (absl::Status s = CheckGraph(*index, path); !s.ok()) return s;
+    return std::unique_ptr<AnnIndex>(
+        new AnnIndex(dim, std::move(space), std::move(index)));
+  } catch (const std::exception& e) {
+    return Corrupted(path, e.what());
+  }
+}
+
+absl::Status AnnIndex::Add(int64_t label, const float* vector) {
+  if (vector == nullptr) return absl::InvalidArgumentError("null vector");
+  if (absl::Status s = CheckNewLabels(*index_, {label}); !s.ok()) return s;
+  try {
+    index_->addPoint(vector, static_cast<hnswlib::labeltype>(label));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("adding label ", label, ": ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AnnIndex::AddParallel(const std::vector<int64_t>& labels,
+                                   const std::vector<float>& rows, int threads) {
+  if (rows.size() != labels.size() * static_cast<size_t>(dim_)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "rows hold ", rows.size(), " floats, not ", labels.size(), " x ", dim_));
+  }
+  if (absl::Status s = CheckNewLabels(*index_, labels); !s.ok()) return s;
+  // hnswlib's addPoint locks per element, so disjoint points can be added concurrently.
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  absl::Mutex mu;
+  absl::Status error;
+  auto work = [&] {
+    for (size_t i = next++; i < labels.size() && !failed; i = next++) {
+      try {
+        index_->addPoint(rows.data() + i * dim_,
+                         static_cast<hnswlib::labeltype>(labels[i]));
+      } catch (const std::exception& e) {
+        absl::MutexLock lock(&mu);
+        if (error.ok()) error = absl::InternalError(absl::StrCat("adding: ", e.what()));
+        failed = true;
+      }
+    }
+  };
+  const size_t n_threads =
+      std::min<size_t>(std::max(threads, 1), std::max<size_t>(labels.size(), 1));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < n_threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  return error;
+}
+
+absl::Status AnnIndex::Save(const std::string& path) const {
+  try {
+    index_->saveIndex(path);
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("saving index ", path, ": ", e.what()));
+  }
+  std::error_code ec;
+  const uintmax_t written = std::filesystem::file_size(path, ec);
+  if (ec || written != ExpectedFileSize(*index_)) {
+    return absl::InternalError(absl::StrCat("could not write index file ", path));
+  }
+  return absl::OkStatus();
+}
+
+void AnnIndex::SetEf(int ef) { index_->setEf(static_cast<size_t>(std::max(ef, 1))); }
+
+absl::StatusOr<std::vector<Neighbor>> AnnIndex::Search(const float* query, int k, int ef,
+                                                       const LabelFilter& filter) const {
+  if (query == nullptr || k < 0) return absl::InvalidArgumentError("bad query or k");
+  const size_t n = index_->cur_element_count;
+  if (k == 0 || n == 0) return std::vector<Neighbor>();
+  const size_t want = static_cast<size_t>(k);
+  const size_t breadth = std::max<size_t>(std::max(ef, 1), want);
+  try {
+    if (filter) return FilteredSearch(*index_, query, want, breadth, filter);
+    std::vector<Neighbor> found = Knn(*index_, query, std::min(breadth, n));
+    if (found.size() > want) found.resize(want);
+    return found;
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("searching index: ", e.what()));
+  }
+}
+
+int64_t AnnIndex::size() const { return static_cast<int64_t>(index_->cur_element_count); }
+
+std::vector<Neighbor> ExactSearch(const float* query, const std::vector<float>& rows,
+                                  int dim, int k, const LabelFilter& filter,
+                                  const std::vector<int64_t>* labels) {
+  if (dim < 1 || k < 1 || query == nullptr) return {};
+  size_t n = rows.size() / static_cast<size_t>(dim);
+  if (labels != nullptr) n = std::min(n, labels->size());
+  std::vector<Neighbor> all;
+  all.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t label = labels != nullptr ? (*labels)[i] : static_cast<int64_t>(i);
+    if (filter && !filter(label)) continue;
+    const float* row = rows.data() + i * dim;
+    double dot = 0.0;
+    for (int j = 0; j < dim; ++j) dot += static_cast<double>(query[j]) * row[j];
+    all.push_back({label, static_cast<float>(1.0 - dot)});
+  }
+  const size_t keep = std::min(all.size(), static_cast<size_t>(k));
+  std::partial_sort(all.begin(), all.begin() + keep, all.end(), NearerFirst);
+  all.resize(keep);
+  return all;
+}
+
+bool NormalizeInPlace(std::vector<float>* v) {
+  double norm = 0.0;
+  for (float x : *v) norm += static_cast<double>(x) * x;
+  norm = std::sqrt(norm);
+  if (norm == 0.0 || !std::isfinite(norm)) {
+    std::fill(v->begin(), v->end(), 0.0f);
+    return false;
+  }
+  for (float& x : *v) x = static_cast<float>(x / norm);
+  return true;
+}
+
+}  // namespace cratedig
