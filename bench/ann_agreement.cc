@@ -24,6 +24,8 @@ ABSL_FLAG(int, queries, 1000, "Search queries: names of random tracks, first wor
 ABSL_FLAG(int, playlists, 1000, "Random playlists of 1..10 recommendable tracks");
 ABSL_FLAG(int, k, 10, "Results per query");
 ABSL_FLAG(int, seed, 1, "Random seed");
+ABSL_FLAG(int, ef, 0,
+          "Search breadth for Recommend (0: the snapshot's own), to study recall");
 
 namespace {
 
@@ -45,7 +47,7 @@ struct Tally {
         "ms/query  speed-up %.1fx\n",
         name, total ? double(agree) / total : 0.0, (long long)agree, (long long)total,
         absl::ToDoubleMilliseconds(ann) / queries,
-        absl::ToDoubleMilliseconds(exact) / queries, exact / ann);
+        absl::ToDoubleMilliseconds(exact) / queries, absl::FDivDuration(exact, ann));
   }
   void Count(const std::vector<Scored>& got, const std::vector<Neighbor>& exact) {
     if (exact.empty()) return;
@@ -110,29 +112,36 @@ int main(int argc, char** argv) {
   Tally recommend;
   const int playlists = absl::GetFlag(FLAGS_playlists);
   const int dim = s.features().dim();
+  const int ef = absl::GetFlag(FLAGS_ef);
   for (int q = 0; q < playlists; ++q) {
     std::vector<int64_t> playlist;
     for (int n = 1 + static_cast<int>(rng() % 10); n > 0; --n) {
       playlist.push_back(recommendable[rng() % recommendable.size()]);
     }
-    absl::Time t0 = absl::Now();
-    auto got = cratedig::query::Recommend(s, playlist, k);
-    absl::Time t1 = absl::Now();
     std::vector<float> mean(dim, 0);
     for (int64_t p : playlist) {
       auto row = s.features().TransformRaw(s.track(p));
       for (int d = 0; d < dim; ++d) mean[d] += row[d];
     }
     cratedig::NormalizeInPlace(&mean);
-    auto exact = cratedig::ExactSearch(
-        mean.data(), audio.rows, dim, k,
-        [&](int64_t label) {
-          for (int64_t p : playlist) {
-            if (s.representative(p) == label) return false;
-          }
-          return true;
-        },
-        &audio.labels);
+    auto outside = [&](int64_t label) {
+      for (int64_t p : playlist) {
+        if (s.representative(p) == label) return false;
+      }
+      return true;
+    };
+    absl::Time t0 = absl::Now();
+    absl::StatusOr<std::vector<Scored>> got;
+    if (ef > 0) {  // The index alone, at the breadth asked for.
+      auto found = s.audio_index().Search(mean.data(), k, ef, outside);
+      got = std::vector<Scored>();
+      for (const Neighbor& n : *found) got->push_back({n.label, n.distance});
+    } else {
+      got = cratedig::query::Recommend(s, playlist, k);
+    }
+    absl::Time t1 = absl::Now();
+    auto exact =
+        cratedig::ExactSearch(mean.data(), audio.rows, dim, k, outside, &audio.labels);
     recommend.exact += absl::Now() - t1;
     recommend.ann += t1 - t0;
     if (got.ok()) recommend.Count(*got, exact);

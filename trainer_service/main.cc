@@ -19,6 +19,9 @@ ABSL_FLAG(int, keep_snapshots, 5, "Snapshots kept on disk");
 ABSL_FLAG(int, text_dim, 256, "Width of the track-name vectors");
 ABSL_FLAG(double, min_genre_share, 0.01,
           "Genres held by a smaller share of tracks are left out of the feature vectors");
+ABSL_FLAG(int, hnsw_m, 16, "hnswlib graph degree M of both indexes");
+ABSL_FLAG(int, ef_construction, 200, "hnswlib construction breadth of both indexes");
+ABSL_FLAG(int, ef_search, 256, "Search breadth the query daemons use (at least k)");
 ABSL_FLAG(int, build_threads, 2, "Threads used to build the indexes");
 
 int main(int argc, char** argv) {
@@ -32,6 +35,9 @@ int main(int argc, char** argv) {
   options.build.text_dim = absl::GetFlag(FLAGS_text_dim);
   options.build.min_genre_share = absl::GetFlag(FLAGS_min_genre_share);
   options.build.threads = absl::GetFlag(FLAGS_build_threads);
+  options.build.m = absl::GetFlag(FLAGS_hnsw_m);
+  options.build.ef_construction = absl::GetFlag(FLAGS_ef_construction);
+  options.build.ef_search = absl::GetFlag(FLAGS_ef_search);
   if (options.data_dir.empty()) {
     CD_LOG(ERROR) << "--data_dir is required";
     return 2;

@@ -9,7 +9,8 @@ namespace cratedig::cli {
 namespace {
 
 constexpr double kDefaultTimeoutSeconds = 30;
-constexpr double kImportTimeoutSeconds = 1800;
+// Import and train run as long as the catalog needs.
+constexpr double kLongTimeoutSeconds = 1800;
 constexpr int kUnlimited = -1;
 constexpr char kShortUsage[] = "cratedig SUBCOMMAND [flags] [args]; see --help";
 
@@ -72,7 +73,7 @@ std::string UsageText() {
       "\nIds may be bare Spotify ids, spotify:track:ID or open.spotify.com URLs.\n"
       "A lone \"-\" for QUERY or IDs reads one request per line from standard\n"
       "input and prints one JSON document per line. --timeout=SECONDS bounds each\n"
-      "RPC (default 30, import 1800).");
+      "RPC (default 30, import and train 1800).");
   return text;
 }
 
@@ -98,7 +99,8 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
   if (!complaint.empty()) return UsageError(err, complaint, subcommand->usage);
 
   double seconds = options.timeout_seconds.value_or(
-      args[0] == "import" ? kImportTimeoutSeconds : kDefaultTimeoutSeconds);
+      args[0] == "import" || args[0] == "train" ? kLongTimeoutSeconds
+                                                : kDefaultTimeoutSeconds);
   if (!std::isfinite(seconds) || seconds <= 0) {
     return UsageError(err, "--timeout must be a positive number of seconds",
                       subcommand->usage);

@@ -27,7 +27,7 @@ struct CliOptions {
   int k = 10;
   /// Print one JSON document instead of tables.
   bool json = false;
-  /// Deadline per RPC in seconds; unset means 30, or 1800 for import.
+  /// Deadline per RPC in seconds; unset means 30, or 1800 for import and train.
   std::optional<double> timeout_seconds;
 };
 

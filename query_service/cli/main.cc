@@ -22,7 +22,7 @@ ABSL_FLAG(std::string, server, "127.0.0.1:50053",
 ABSL_FLAG(int, k, 10, "Number of results (search, recommend).");
 ABSL_FLAG(bool, json, false, "Print one JSON document instead of a table.");
 ABSL_FLAG(std::optional<double>, timeout, std::nullopt,
-          "Deadline per RPC in seconds (default 30; import 1800).");
+          "Deadline per RPC in seconds (default 30; import and train 1800).");
 
 namespace {
 
