@@ -29,6 +29,24 @@ std::vector<std::vector<T>> Chunks(const std::vector<T>& items, size_t size) {
 
 }  // namespace
 
+std::vector<std::string> SplitQueries(const std::string& text) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (char c : text) {
+    if (c == '"') quoted = !quoted;
+    if (c == ',' && !quoted) {
+      out.emplace_back();
+    } else {
+      out.back().push_back(c);
+    }
+  }
+  std::vector<std::string> queries;
+  for (std::string& q : out) {
+    if (!q.empty()) queries.push_back(std::move(q));
+  }
+  return queries;
+}
+
 absl::Status CrawlOptions::Validate() const {
   if (queries.empty()) return absl::InvalidArgumentError("queries must not be empty");
   if (pages < 1) return absl::InvalidArgumentError("pages must be at least 1");

@@ -36,6 +36,10 @@ struct CrawlOptions {
   absl::Status Validate() const;
 };
 
+/// Splits --queries at commas outside double quotes: `a,genre:"rock, pop"` is two
+/// queries. Empty pieces are dropped.
+std::vector<std::string> SplitQueries(const std::string& text);
+
 /// The most results a search can page through (offset + limit).
 inline constexpr int kSearchWindow = 1000;
 

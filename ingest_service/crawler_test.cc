@@ -206,5 +206,10 @@ TEST_F(CrawlerTest, FailedItemsAreRetriedByTheNextRun) {
   ExpectGroundTruth(got, copies);
 }
 
+TEST(SplitQueriesTest, CommasInsideQuotesStay) {
+  EXPECT_EQ(SplitQueries("a,b,,genre:\"rock, pop\",tag:new"),
+            (std::vector<std::string>{"a", "b", "genre:\"rock, pop\"", "tag:new"}));
+}
+
 }  // namespace
 }  // namespace cratedig::ingest

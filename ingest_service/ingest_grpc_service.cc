@@ -55,4 +55,16 @@ grpc::Status IngestGrpcService::ImportFiles(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status IngestGrpcService::GetCrawlStatus(grpc::ServerContext* context,
+                                               const v1::GetCrawlStatusRequest* request,
+                                               v1::GetCrawlStatusResponse* response) {
+  if (!crawl_status_) {
+    response->set_crawl_enabled(false);
+    response->set_phase("disabled");
+    return grpc::Status::OK;
+  }
+  *response = crawl_status_();
+  return grpc::Status::OK;
+}
+
 }  // namespace cratedig::ingest

@@ -2,6 +2,7 @@
 
 // The gRPC adapter of cratedig.v1.IngestService: proto in, ImportCatalogFiles, proto out.
 
+#include <functional>
 #include <memory>
 
 #include "cratedig/v1/catalog_service.grpc.pb.h"
@@ -23,9 +24,20 @@ class IngestGrpcService final : public v1::IngestService::Service {
                            const v1::ImportFilesRequest* request,
                            v1::ImportFilesResponse* response) override;
 
+  /// Answers with `status()` when a crawl runs; crawl_enabled=false otherwise.
+  grpc::Status GetCrawlStatus(grpc::ServerContext* context,
+                              const v1::GetCrawlStatusRequest* request,
+                              v1::GetCrawlStatusResponse* response) override;
+
+  /// Set where GetCrawlStatus reads the crawl's status. Call before serving.
+  void SetCrawlStatusSource(std::function<v1::GetCrawlStatusResponse()> status) {
+    crawl_status_ = std::move(status);
+  }
+
  private:
   std::shared_ptr<v1::CatalogService::StubInterface> trainer_;
   ImportOptions options_;
+  std::function<v1::GetCrawlStatusResponse()> crawl_status_;
 };
 
 }  // namespace cratedig::ingest

@@ -1,9 +1,10 @@
 // ingestd: serves cratedig.v1.IngestService (plus health and reflection), reading catalog
-// files and streaming them to the trainer. Flags and wiring only; the logic is in
-// ingest_lib.
+// files and streaming them to the trainer; with --state_dir it also crawls the Spotify
+// Web API (see docs/ingest.md). Flags and wiring only; the logic is in ingest_lib.
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -13,17 +14,106 @@
 #include "common/logging.h"
 #include "cratedig/v1/catalog_service.grpc.pb.h"
 #include "ingest_service/catalog_import.h"
+#include "ingest_service/crawl_daemon.h"
 #include "ingest_service/ingest_grpc_service.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "address to serve IngestService on, HOST:PORT; port 0 picks a free port");
 ABSL_FLAG(std::string, trainer, "",
           "address of trainerd's CatalogService, HOST:PORT (required)");
+ABSL_FLAG(
+    std::string, state_dir, "",
+    "crawl the Spotify Web API, keeping the crawl state and outbox here; without it "
+    "ingestd only imports files");
+ABSL_FLAG(std::string, credentials_file, "",
+          "file with SPOTIFY_CLIENT_ID=... and SPOTIFY_CLIENT_SECRET=... lines; default: "
+          "those environment variables");
+ABSL_FLAG(std::string, queries, "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z",
+          "comma-separated artist searches (any search text, e.g. genre:\"latin\")");
+ABSL_FLAG(int, pages, 10, "search pages per query");
+ABSL_FLAG(int, page_size, 10,
+          "page size of search and artist albums: 10 at most for a development-mode app, "
+          "50 with extended quota");
+ABSL_FLAG(
+    int, batch_ids, 1,
+    "ids per track/artist details request: 1 (development mode: /v1/tracks/{id}) or up "
+    "to 50 (extended quota: batch endpoints, audio features 100 at a time)");
+ABSL_FLAG(std::string, include_groups, "album",
+          "include_groups of the artist albums call");
+ABSL_FLAG(bool, track_details, true,
+          "fetch /v1/tracks details (popularity, explicit) besides the album listing");
+ABSL_FLAG(double, max_rps, 5, "Web API requests per second over the whole daemon");
+ABSL_FLAG(int, max_attempts, 6, "attempts per request for 5xx, timeouts, broken answers");
+ABSL_FLAG(absl::Duration, default_retry_after, absl::Seconds(1),
+          "wait after a 429 that has no (or a zero) Retry-After header");
+ABSL_FLAG(absl::Duration, request_timeout, absl::Seconds(30), "timeout of one request");
+ABSL_FLAG(absl::Duration, refresh_interval, absl::Hours(24),
+          "time from the end of a crawl to the start of the next");
+ABSL_FLAG(absl::Duration, progress_interval, absl::Seconds(5),
+          "how often progress is logged");
+ABSL_FLAG(bool, once, false,
+          "crawl once, deliver everything to the trainer, then exit (0 when complete)");
+ABSL_FLAG(std::string, spotify_api_url, "https://api.spotify.com", "Web API base URL");
+ABSL_FLAG(std::string, spotify_accounts_url, "https://accounts.spotify.com",
+          "accounts service base URL (POST /api/token)");
+
+namespace {
+
+cratedig::ingest::CrawlDaemonOptions CrawlFlags() {
+  cratedig::ingest::CrawlDaemonOptions o;
+  o.state_dir = absl::GetFlag(FLAGS_state_dir);
+  o.crawl.queries = cratedig::ingest::SplitQueries(absl::GetFlag(FLAGS_queries));
+  o.crawl.pages = absl::GetFlag(FLAGS_pages);
+  o.crawl.page_size = absl::GetFlag(FLAGS_page_size);
+  o.crawl.batch_ids = absl::GetFlag(FLAGS_batch_ids);
+  o.crawl.include_groups = absl::GetFlag(FLAGS_include_groups);
+  o.crawl.track_details = absl::GetFlag(FLAGS_track_details);
+  o.client.api_url = absl::GetFlag(FLAGS_spotify_api_url);
+  o.client.accounts_url = absl::GetFlag(FLAGS_spotify_accounts_url);
+  o.client.max_rps = absl::GetFlag(FLAGS_max_rps);
+  o.client.max_attempts = absl::GetFlag(FLAGS_max_attempts);
+  o.client.request_timeout = absl::GetFlag(FLAGS_request_timeout);
+  o.client.default_retry_after = absl::GetFlag(FLAGS_default_retry_after);
+  o.once = absl::GetFlag(FLAGS_once);
+  o.refresh_interval = absl::GetFlag(FLAGS_refresh_interval);
+  o.progress_interval = absl::GetFlag(FLAGS_progress_interval);
+  return o;
+}
+
+// Returns the crawl, or null when --state_dir is not set; exits on bad settings.
+std::unique_ptr<cratedig::ingest::CrawlDaemon> MakeCrawl(
+    cratedig::v1::CatalogService::StubInterface* trainer) {
+  if (absl::GetFlag(FLAGS_state_dir).empty()) {
+    if (absl::GetFlag(FLAGS_once)) {
+      CD_LOG(ERROR) << "--once needs --state_dir (it crawls the Spotify Web API)";
+      std::exit(2);
+    }
+    return nullptr;
+  }
+  absl::StatusOr<cratedig::ingest::SpotifyCredentials> credentials =
+      cratedig::ingest::LoadSpotifyCredentials(absl::GetFlag(FLAGS_credentials_file));
+  if (!credentials.ok()) {
+    CD_LOG(ERROR) << credentials.status();
+    std::exit(2);
+  }
+  absl::StatusOr<std::unique_ptr<cratedig::ingest::CrawlDaemon>> crawl =
+      cratedig::ingest::CrawlDaemon::Create(CrawlFlags(), *std::move(credentials),
+                                            cratedig::ingest::NewCurlHttpClient(),
+                                            trainer);
+  if (!crawl.ok()) {
+    CD_LOG(ERROR) << crawl.status();
+    std::exit(2);
+  }
+  return *std::move(crawl);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // Before any thread starts, so that every thread inherits the blocked signal mask.
   cratedig::WatchShutdownSignals();
-  absl::SetProgramUsageMessage("ingestd --trainer=HOST:PORT [--listen=HOST:PORT]");
+  absl::SetProgramUsageMessage(
+      "ingestd --trainer=HOST:PORT [--listen=HOST:PORT] [--state_dir=DIR [--once]]");
   absl::ParseCommandLine(argc, argv);
   cratedig::SetLogProgramName("ingestd");
   const std::string trainer = absl::GetFlag(FLAGS_trainer);
@@ -35,16 +125,44 @@ int main(int argc, char** argv) {
   std::shared_ptr<cratedig::v1::CatalogService::StubInterface> stub =
       cratedig::v1::CatalogService::NewStub(cratedig::MakeChannel(trainer));
   cratedig::ingest::IngestGrpcService service(stub, cratedig::ingest::ImportOptions{});
+  std::unique_ptr<cratedig::ingest::CrawlDaemon> crawl = MakeCrawl(stub.get());
+  std::thread once_watcher;
+  if (crawl != nullptr) {
+    service.SetCrawlStatusSource([&crawl] { return crawl->Status(); });
+  }
 
   cratedig::DaemonOptions options;
   options.name = "ingestd";
   options.listen = absl::GetFlag(FLAGS_listen);
   options.services = {&service};
-  CD_LOG(INFO) << "starting listen=" << options.listen << " trainer=" << trainer;
+  options.on_started = [&](grpc::Server*) {
+    if (crawl == nullptr) return;
+    crawl->Start();
+    if (absl::GetFlag(FLAGS_once)) {
+      once_watcher = std::thread([&crawl] {
+        crawl->finished().WaitForNotification();
+        cratedig::RequestShutdown();
+      });
+    }
+  };
+  options.on_stopping = [&] {
+    if (crawl != nullptr) crawl->Stop();
+  };
+  CD_LOG(INFO) << "starting listen=" << options.listen << " trainer=" << trainer
+               << (crawl != nullptr ? " crawl=on" : "");
   absl::Status status = cratedig::RunDaemon(options);
+  if (once_watcher.joinable()) once_watcher.join();
   if (!status.ok()) {
     CD_LOG(ERROR) << status;
     return 1;
+  }
+  if (crawl != nullptr && absl::GetFlag(FLAGS_once)) {
+    absl::Status result = crawl->WaitUntilFinished();
+    if (!result.ok()) {
+      CD_LOG(ERROR) << "crawl did not complete: " << result;
+      return absl::IsUnauthenticated(result) ? 3 : 1;
+    }
+    CD_LOG(INFO) << "crawl complete";
   }
   return 0;
 }
