@@ -372,6 +372,12 @@ absl::StatusOr<std::vector<Neighbor>> AnnIndex::Search(const float* query, int k
   }
 }
 
+absl::StatusOr<std::vector<Neighbor>> AnnIndex::ScanExact(
+    const float* query, int k, const LabelFilter& filter) const {
+  if (query == nullptr || k < 0) return absl::InvalidArgumentError("bad query or k");
+  return ScanStored(*index_, query, static_cast<size_t>(k), filter);
+}
+
 int64_t AnnIndex::size() const { return static_cast<int64_t>(index_->cur_element_count); }
 
 std::vector<Neighbor> ExactSearch(const float* query, const std::vector<float>& rows,

@@ -68,6 +68,10 @@ class AnnIndex {
   /// Thread-safe: the breadth is passed per call, the shared index is never touched.
   absl::StatusOr<std::vector<Neighbor>> Search(const float* query, int k, int ef,
                                                const LabelFilter& filter = nullptr) const;
+  /// The exact k nearest among the vectors stored in the index (an exhaustive scan, no
+  /// graph walk), nearest first, ties by label. Thread-safe.
+  absl::StatusOr<std::vector<Neighbor>> ScanExact(
+      const float* query, int k, const LabelFilter& filter = nullptr) const;
 
   int dim() const { return dim_; }
   int64_t size() const;

@@ -114,9 +114,11 @@ absl::StatusOr<std::vector<Scored>> Recommend(const Snapshot& snapshot,
     return absl::FailedPreconditionError("the playlist's feature vectors sum to zero");
   }
   const AnnIndex& index = snapshot.audio_index();
-  auto found =
-      index.Search(mean.data(), k, snapshot.manifest().recommend_index().ef_search(),
-                   [&excluded](int64_t label) { return !excluded.contains(label); });
+  const v1::IndexInfo& info = snapshot.manifest().recommend_index();
+  auto outside = [&excluded](int64_t label) { return !excluded.contains(label); };
+  auto found = info.exhaustive()
+                   ? index.ScanExact(mean.data(), k, outside)
+                   : index.Search(mean.data(), k, info.ef_search(), outside);
   if (!found.ok()) return found.status();
   return ToScored(*found);
 }

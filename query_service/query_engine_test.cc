@@ -20,8 +20,9 @@ class QueryEngineTest : public ::testing::Test {
     // Track 1 duplicates track 0 under another id.
     (*tracks_)[1].set_name((*tracks_)[0].name());
     *(*tracks_)[1].mutable_artists() = (*tracks_)[0].artists();
-    auto manifest =
-        trainer::BuildSnapshot(*tracks_, {}, trainer::BuildOptions{}, *root_, "000001");
+    trainer::BuildOptions options;
+    options.recommend_exhaustive_below = 0;  // Exercise the graph search; see below.
+    auto manifest = trainer::BuildSnapshot(*tracks_, {}, options, *root_, "000001");
     ASSERT_TRUE(manifest.ok()) << manifest.status();
     auto loaded = Snapshot::Load(*root_ + "/000001");
     ASSERT_TRUE(loaded.ok()) << loaded.status();
@@ -108,6 +109,27 @@ TEST_F(QueryEngineTest, RecommendIsTheNearestToTheMeanWithoutThePlaylist) {
     EXPECT_NE(r.position, 0);
     EXPECT_NE(r.position, 1);  // The duplicate of track 0.
     EXPECT_NE(r.position, 10);
+  }
+}
+
+TEST_F(QueryEngineTest, ExhaustiveRecommendIsExact) {
+  std::string root = *root_ + "/exhaustive";
+  auto manifest =
+      trainer::BuildSnapshot(*tracks_, {}, trainer::BuildOptions{}, root, "000001");
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  EXPECT_TRUE(manifest->recommend_index().exhaustive());
+  EXPECT_FALSE(manifest->search_index().exhaustive());
+  auto loaded = Snapshot::Load(root + "/000001");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  auto graph = Recommend(snapshot(), {3, 4, 5}, 30);
+  auto exact = Recommend(**loaded, {3, 4, 5}, 30);
+  ASSERT_TRUE(graph.ok() && exact.ok());
+  ASSERT_EQ(exact->size(), 30u);
+  for (size_t i = 0; i < exact->size(); ++i) {
+    EXPECT_NEAR((*exact)[i].distance, (*graph)[i].distance, 1e-4) << i;
+    if (i > 0) {
+      EXPECT_LE((*exact)[i - 1].distance, (*exact)[i].distance);
+    }
   }
 }
 

@@ -22,6 +22,8 @@ ABSL_FLAG(double, min_genre_share, 0.01,
 ABSL_FLAG(int, hnsw_m, 16, "hnswlib graph degree M of both indexes");
 ABSL_FLAG(int, ef_construction, 200, "hnswlib construction breadth of both indexes");
 ABSL_FLAG(int, ef_search, 256, "Search breadth the query daemons use (at least k)");
+ABSL_FLAG(int64_t, recommend_exhaustive_below, 100000,
+          "Recommendation indexes with at most this many tracks are searched exactly");
 ABSL_FLAG(int, build_threads, 2, "Threads used to build the indexes");
 
 int main(int argc, char** argv) {
@@ -38,6 +40,8 @@ int main(int argc, char** argv) {
   options.build.m = absl::GetFlag(FLAGS_hnsw_m);
   options.build.ef_construction = absl::GetFlag(FLAGS_ef_construction);
   options.build.ef_search = absl::GetFlag(FLAGS_ef_search);
+  options.build.recommend_exhaustive_below =
+      absl::GetFlag(FLAGS_recommend_exhaustive_below);
   if (options.data_dir.empty()) {
     CD_LOG(ERROR) << "--data_dir is required";
     return 2;

@@ -165,6 +165,8 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
   auto audio_info = BuildIndex(audio_rows, features.dim(), options,
                                writer->PathOf(kAudioIndexFile), kAudioIndexFile);
   if (!audio_info.ok()) return audio_info.status();
+  audio_info->set_exhaustive(audio_info->elements() <=
+                             options.recommend_exhaustive_below);
   for (v1::Track& t : tracks) *table.add_tracks() = std::move(t);
   if (auto s = WriteTrackTable(table, writer->PathOf(kTracksFile)); !s.ok()) return s;
 

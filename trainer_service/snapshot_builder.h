@@ -24,6 +24,11 @@ struct BuildOptions {
   int ef_construction = 200;
   /// Search breadth stored in the manifest for query time.
   int ef_search = 256;
+  /// A recommendation index with at most this many vectors is searched exhaustively
+  /// (exact). The prototype's one-hot genres make the feature space clustered, and a
+  /// graph walk from one entry point misses neighbours in other clusters (measured in
+  /// docs/benchmarks.md).
+  int64_t recommend_exhaustive_below = 100000;
   /// Threads used to build the indexes.
   int threads = 2;
 };
