@@ -44,6 +44,9 @@ ABSL_FLAG(bool, track_details, true,
           "fetch /v1/tracks details (popularity, explicit) besides the album listing");
 ABSL_FLAG(double, max_rps, 5, "Web API requests per second over the whole daemon");
 ABSL_FLAG(int, max_attempts, 6, "attempts per request for 5xx, timeouts, broken answers");
+ABSL_FLAG(
+    absl::Duration, initial_backoff, absl::Milliseconds(500),
+    "first wait before retrying a 5xx, timeout or broken answer; doubles up to 30s");
 ABSL_FLAG(absl::Duration, default_retry_after, absl::Seconds(1),
           "wait after a 429 that has no (or a zero) Retry-After header");
 ABSL_FLAG(absl::Duration, request_timeout, absl::Seconds(30), "timeout of one request");
@@ -74,6 +77,7 @@ cratedig::ingest::CrawlDaemonOptions CrawlFlags() {
   o.client.max_attempts = absl::GetFlag(FLAGS_max_attempts);
   o.client.request_timeout = absl::GetFlag(FLAGS_request_timeout);
   o.client.default_retry_after = absl::GetFlag(FLAGS_default_retry_after);
+  o.client.initial_backoff = absl::GetFlag(FLAGS_initial_backoff);
   o.once = absl::GetFlag(FLAGS_once);
   o.refresh_interval = absl::GetFlag(FLAGS_refresh_interval);
   o.progress_interval = absl::GetFlag(FLAGS_progress_interval);

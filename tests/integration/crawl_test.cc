@@ -64,7 +64,8 @@ class CrawlTest : public ::testing::Test {
          "--spotify_api_url=" + fake_->url(), "--spotify_accounts_url=" + fake_->url(),
          absl::StrCat("--queries=", kQueries), "--pages=100", "--page_size=50",
          "--batch_ids=50", "--max_rps=400", "--default_retry_after=20ms",
-         "--progress_interval=1s", "--refresh_interval=1h", "--request_timeout=2s"},
+         "--initial_backoff=10ms", "--progress_interval=1s", "--refresh_interval=1h",
+         "--request_timeout=2s"},
         dir_ + "/ingestd.log");
     if (!d.ok()) return d.status();
     ingest_ = *std::move(d);
@@ -209,6 +210,27 @@ TEST_F(CrawlTest, CrawlSurvivesKillAndTrainerRestartAndServesTheGroundTruth) {
     ExpectSameTrack(response.tracks(i).track(), truth_["tracks"][i]);
     if (HasFailure()) break;
   }
+}
+
+TEST_F(CrawlTest, RefusedCredentialsEndOnceWithAClearMessage) {
+  absl::StatusOr<std::string> dir = MakeTempDir("cratedig-crawl");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  dir_ = *dir;
+  std::ofstream(dir_ + "/credentials") << "SPOTIFY_CLIENT_ID=test-client\n"
+                                       << "SPOTIFY_CLIENT_SECRET=not-the-secret-42\n";
+  auto fake = testing::FakeSpotifyServer::Start({"--artists=3"});
+  ASSERT_TRUE(fake.ok()) << fake.status();
+  absl::StatusOr<CommandResult> run = RunCommand(
+      {BinaryPath("ingestd"), "--listen=127.0.0.1:0", "--trainer=127.0.0.1:1",
+       "--state_dir=" + dir_ + "/crawl", "--credentials_file=" + dir_ + "/credentials",
+       "--spotify_api_url=" + (*fake)->url(), "--spotify_accounts_url=" + (*fake)->url(),
+       "--once"},
+      "", absl::Seconds(30));
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->exit_code, 3) << run->err;
+  EXPECT_NE(run->err.find("Spotify refused the client credentials"), std::string::npos)
+      << run->err;
+  EXPECT_EQ(run->err.find("not-the-secret-42"), std::string::npos) << run->err;
 }
 
 }  // namespace
