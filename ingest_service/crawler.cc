@@ -63,6 +63,8 @@ Crawler::Crawler(SpotifyClient* client, CrawlState* state, CrawlOptions options,
                  const absl::Notification* cancel)
     : client_(client), state_(state), options_(std::move(options)), cancel_(cancel) {}
 
+bool Crawler::Stopped() const { return cancel_ != nullptr && cancel_->HasBeenNotified(); }
+
 std::string Crawler::phase() const {
   static const char* const kNames[] = {"idle", "searching", "artists", "albums"};
   return kNames[phase_];
@@ -94,6 +96,7 @@ absl::Status Crawler::Fail(const std::string& table, const std::string& key,
 absl::Status Crawler::SearchAll() {
   phase_ = 1;
   for (;;) {
+    if (Stopped()) return absl::CancelledError("crawl stopped");
     absl::StatusOr<std::optional<QueryCursor>> cursor = state_->NextQuery();
     if (!cursor.ok()) return cursor.status();
     if (!cursor->has_value()) return absl::OkStatus();
@@ -132,6 +135,7 @@ absl::Status Crawler::SearchQuery(QueryCursor cursor) {
 absl::Status Crawler::CrawlArtists() {
   phase_ = 2;
   for (;;) {
+    if (Stopped()) return absl::CancelledError("crawl stopped");
     absl::StatusOr<std::vector<std::string>> ids =
         state_->NextArtists(options_.batch_ids);
     if (!ids.ok()) return ids.status();
@@ -185,6 +189,7 @@ absl::StatusOr<std::vector<v1::AlbumRef>> Crawler::ListAlbums(
 absl::Status Crawler::CrawlAlbums() {
   phase_ = 3;
   for (;;) {
+    if (Stopped()) return absl::CancelledError("crawl stopped");
     absl::StatusOr<std::optional<v1::AlbumRef>> album = state_->NextAlbum();
     if (!album.ok()) return album.status();
     if (!album->has_value()) return absl::OkStatus();

@@ -61,6 +61,7 @@ class Crawler {
   std::string phase() const;
 
  private:
+  bool Stopped() const;
   absl::Status SearchAll();
   absl::Status SearchQuery(QueryCursor cursor);
   absl::Status CrawlArtists();

@@ -89,6 +89,14 @@ TEST_F(IngestGrpcServiceTest, TrainerFailureKeepsItsCode) {
   EXPECT_THAT(status.error_message(), HasSubstr("trainer busy"));
 }
 
+TEST_F(IngestGrpcServiceTest, CrawlStatusSaysDisabledWithoutACrawl) {
+  grpc::ClientContext context;
+  v1::GetCrawlStatusResponse response;
+  ASSERT_TRUE(stub_->GetCrawlStatus(&context, {}, &response).ok());
+  EXPECT_FALSE(response.crawl_enabled());
+  EXPECT_EQ(response.phase(), "disabled");
+}
+
 // Starts build/bin/ingestd; returns its pid and the first stdout line.
 pid_t StartIngestd(const std::string& trainer, std::string* first_line) {
   // Everything the child needs is built before fork: only exec-safe calls after it.

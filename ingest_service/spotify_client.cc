@@ -151,7 +151,7 @@ class HttpSpotifyClient final : public SpotifyClient {
 
   absl::StatusOr<Json> Get(const std::string& path_and_query);
   absl::StatusOr<std::string> Token();
-  absl::StatusOr<std::string> FetchToken();
+  absl::StatusOr<std::string> FetchToken() ABSL_EXCLUSIVE_LOCKS_REQUIRED(token_mu_);
   void DropToken(const std::string& token);
   Next Classify(const absl::StatusOr<HttpResponse>& response, absl::Status* error);
   bool Backoff(int attempt);
