@@ -154,6 +154,18 @@ TEST_F(CrawlerTest, EveryFifthRequestRateLimitedStillGetsEverything) {
             << truth_["tracks"].size() << " tracks\n";
 }
 
+TEST_F(CrawlerTest, DevModeWithEveryFifthRequestRateLimitedStillGetsEverything) {
+  StartFake({"--artists=10", "--dev_mode", "--every_429=5", "--retry_after=0"});
+  std::unique_ptr<SpotifyClient> client = Client();
+  Crawler crawler(client.get(), state_.get(), Options(10, 1), &cancel_);
+  absl::StatusOr<int64_t> failed = crawler.Run();
+  ASSERT_TRUE(failed.ok()) << failed.status();
+  EXPECT_EQ(*failed, 0);
+  EXPECT_GT(client->stats().rate_limited, 0);
+  std::map<std::string, int> copies;
+  ExpectGroundTruth(DrainOutbox(&copies), copies);
+}
+
 TEST_F(CrawlerTest, StoppedCrawlGoesOnWhereItStopped) {
   StartFake({"--artists=16", "--every_5xx=13", "--every_truncated=17", "--every_401=29"});
   std::map<std::string, int> copies;

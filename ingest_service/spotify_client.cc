@@ -154,6 +154,9 @@ class HttpSpotifyClient final : public SpotifyClient {
   absl::StatusOr<std::string> FetchToken() ABSL_EXCLUSIVE_LOCKS_REQUIRED(token_mu_);
   void DropToken(const std::string& token);
   Next Classify(const absl::StatusOr<HttpResponse>& response, absl::Status* error);
+  // Pauses every request for the answer's Retry-After; ResourceExhausted when giving up.
+  absl::Status OnRateLimited(const std::string& path_and_query,
+                             const HttpResponse& response, int times);
   bool Backoff(int attempt);
 
   std::unique_ptr<HttpClient> http_;
@@ -188,34 +191,18 @@ absl::StatusOr<Json> HttpSpotifyClient::Get(const std::string& path_and_query) {
       absl::StatusOr<Json> json = ParseJsonBody(response->body);
       if (json.ok()) return json;
       error = json.status();
-      next = Next::kRetry;
     }
     last = error;
     ++stats_.errors;
-    switch (next) {
-      case Next::kFail:
-        return error;
-      case Next::kRefreshToken:
-        DropToken(*token);
-        ++attempts;
-        break;
-      case Next::kRateLimited: {
-        if (++rate_limited > options_.max_rate_limited || IsQuotaExceeded(*response)) {
-          return absl::ResourceExhaustedError(
-              absl::StrCat(path_and_query, ": rate limited ", rate_limited,
-                           " times: ", error.message()));
-        }
-        absl::Duration wait = response->retry_after_seconds.value_or(0) > 0
-                                  ? absl::Seconds(*response->retry_after_seconds)
-                                  : options_.default_retry_after;
-        ++stats_.rate_limited;
-        stats_.rate_limit_wait_ms += absl::ToInt64Milliseconds(wait);
-        limiter_.PauseFor(wait);  // holds back every thread's next request
-        break;
-      }
-      case Next::kRetry:
-        if (!Backoff(++attempts)) return absl::CancelledError("crawl stopped");
-        break;
+    if (next == Next::kFail) return error;
+    if (next == Next::kRefreshToken) {
+      DropToken(*token);
+      ++attempts;
+    } else if (next == Next::kRateLimited) {
+      absl::Status give_up = OnRateLimited(path_and_query, *response, ++rate_limited);
+      if (!give_up.ok()) return give_up;
+    } else if (!Backoff(++attempts)) {
+      return absl::CancelledError("crawl stopped");
     }
     ++stats_.retries;
   }
@@ -224,6 +211,22 @@ absl::StatusOr<Json> HttpSpotifyClient::Get(const std::string& path_and_query) {
                           : absl::StatusCode::kUnavailable,
                       absl::StrCat(path_and_query, ": gave up after ", attempts,
                                    " attempts: ", last.message()));
+}
+
+absl::Status HttpSpotifyClient::OnRateLimited(const std::string& path_and_query,
+                                              const HttpResponse& response, int times) {
+  if (times > options_.max_rate_limited || IsQuotaExceeded(response)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        path_and_query, ": rate limited ", times, " times: ", ErrorMessage(response),
+        IsQuotaExceeded(response) ? " (QUOTA_EXCEEDED)" : ""));
+  }
+  absl::Duration wait = response.retry_after_seconds.value_or(0) > 0
+                            ? absl::Seconds(*response.retry_after_seconds)
+                            : options_.default_retry_after;
+  ++stats_.rate_limited;
+  stats_.rate_limit_wait_ms += absl::ToInt64Milliseconds(wait);
+  limiter_.PauseFor(wait);  // holds back every thread's next request
+  return absl::OkStatus();
 }
 
 Next HttpSpotifyClient::Classify(const absl::StatusOr<HttpResponse>& response,

@@ -106,6 +106,17 @@ TEST(SpotifyClientTest, HonoursRetryAfterBeforeAnyFurtherRequest) {
   EXPECT_EQ(Stats(s)["violations"], 0);
 }
 
+TEST(SpotifyClientTest, SpacesRequestsByMaxRps) {
+  SpotifyClientOptions options = FastOptions("");
+  options.max_rps = 20;
+  Harness s = Start({}, &options);
+  ASSERT_NE(s.client, nullptr);
+  absl::Time start = absl::Now();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(s.client->SearchArtists("a", 0, 5).ok());
+  EXPECT_GE(absl::Now() - start,
+            absl::Milliseconds(400));  // token + 10 requests, 50 ms apart
+}
+
 TEST(SpotifyClientTest, BacksOffAnywayWhenRetryAfterIsZero) {
   Harness s = Start({"--every_429=2", "--retry_after=0"});
   ASSERT_NE(s.client, nullptr);
