@@ -133,49 +133,58 @@ absl::Status CrawlState::InTransaction(const std::function<absl::Status()>& body
   return Exec("COMMIT");
 }
 
+absl::Status CrawlState::ExecAll(const std::vector<std::string>& statements) {
+  for (const std::string& sql : statements) {
+    absl::Status s = Exec(sql);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CrawlState::SetQueries(const std::vector<std::string>& queries) {
+  absl::Status s = Exec("UPDATE queries SET active=0");
+  for (const std::string& q : queries) {
+    if (s.ok()) {
+      s = Statement(db_, "INSERT OR IGNORE INTO queries(query) VALUES(?)")
+              .Bind(1, q)
+              .Run();
+    }
+    if (s.ok()) {
+      s = Statement(db_, "UPDATE queries SET active=1 WHERE query=?").Bind(1, q).Run();
+    }
+  }
+  return s;
+}
+
 absl::StatusOr<int64_t> CrawlState::BeginRun(const std::vector<std::string>& queries) {
   absl::MutexLock lock(&mu_);
   int64_t run = 0;
-  absl::Status status = [&]() -> absl::Status {
-    return InTransaction([&]() -> absl::Status {
-      absl::StatusOr<int64_t> current = Int("SELECT value FROM meta WHERE key='run'");
-      absl::StatusOr<int64_t> incomplete =
-          Int("SELECT value FROM meta WHERE key='running'");
-      if (!current.ok()) return current.status();
-      if (!incomplete.ok()) return incomplete.status();
-      run = *current;
-      if (run == 0 || *incomplete == 0) {
-        ++run;
-        for (const char* sql :
-             {"UPDATE queries SET next_offset=0, pages_done=0, done=0",
-              "UPDATE artists SET done=0", "UPDATE albums SET done=0, tracks=0"}) {
-          absl::Status s = Exec(sql);
-          if (!s.ok()) return s;
-        }
-      }
-      for (const char* sql : {"UPDATE queries SET failed=0, error=NULL, active=0",
-                              "UPDATE artists SET failed=0, error=NULL",
-                              "UPDATE albums SET failed=0, error=NULL"}) {
-        absl::Status s = Exec(sql);
-        if (!s.ok()) return s;
-      }
-      for (const std::string& q : queries) {
-        absl::Status s = Statement(db_, "INSERT OR IGNORE INTO queries(query) VALUES(?)")
-                             .Bind(1, q)
-                             .Run();
-        if (s.ok())
-          s = Statement(db_, "UPDATE queries SET active=1 WHERE query=?")
-                  .Bind(1, q)
-                  .Run();
-        if (!s.ok()) return s;
-      }
-      return Statement(db_,
-                       "INSERT OR REPLACE INTO meta(key, value) VALUES('run', ?), "
-                       "('running', 1)")
-          .Bind(1, run)
-          .Run();
-    });
-  }();
+  absl::Status status = InTransaction([&]() -> absl::Status {
+    absl::StatusOr<int64_t> current = Int("SELECT value FROM meta WHERE key='run'");
+    absl::StatusOr<int64_t> running = Int("SELECT value FROM meta WHERE key='running'");
+    if (!current.ok()) return current.status();
+    if (!running.ok()) return running.status();
+    run = *current;
+    absl::Status s;
+    if (run == 0 ||
+        *running == 0) {  // the last run completed: everything is pending again
+      ++run;
+      s = ExecAll({"UPDATE queries SET next_offset=0, pages_done=0, done=0",
+                   "UPDATE artists SET done=0", "UPDATE albums SET done=0, tracks=0"});
+    }
+    if (s.ok()) {  // failed items are retried by every start
+      s = ExecAll({"UPDATE queries SET failed=0, error=NULL",
+                   "UPDATE artists SET failed=0, error=NULL",
+                   "UPDATE albums SET failed=0, error=NULL"});
+    }
+    if (s.ok()) s = SetQueries(queries);
+    if (!s.ok()) return s;
+    return Statement(
+               db_,
+               "INSERT OR REPLACE INTO meta(key, value) VALUES('run', ?), ('running', 1)")
+        .Bind(1, run)
+        .Run();
+  });
   if (!status.ok()) return status;
   return run;
 }

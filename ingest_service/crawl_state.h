@@ -99,6 +99,9 @@ class CrawlState {
   absl::Status InTransaction(const std::function<absl::Status()>& body);
   absl::Status PutOutbox(const v1::IngestCatalogRequest& batch);
   absl::StatusOr<int64_t> Int(const std::string& sql);
+  absl::Status ExecAll(const std::vector<std::string>& statements);
+  // Makes `queries` the active ones, adding those not known yet.
+  absl::Status SetQueries(const std::vector<std::string>& queries);
 
   // Serialises every use of db_ (not annotated: the transactions' lambdas use it under
   // the lock taken by their caller, which -Wthread-safety cannot follow).

@@ -111,6 +111,25 @@ std::unique_ptr<cratedig::ingest::CrawlDaemon> MakeCrawl(
   return *std::move(crawl);
 }
 
+// With --once: stops the daemon once the crawl finished.
+std::thread ShutdownWhenFinished(cratedig::ingest::CrawlDaemon* crawl) {
+  return std::thread([crawl] {
+    crawl->finished().WaitForNotification();
+    cratedig::RequestShutdown();
+  });
+}
+
+// 0 when the crawl is complete, 3 when Spotify refused the credentials, 1 otherwise.
+int OnceExitCode(cratedig::ingest::CrawlDaemon* crawl) {
+  absl::Status result = crawl->WaitUntilFinished();
+  if (!result.ok()) {
+    CD_LOG(ERROR) << "crawl did not complete: " << result;
+    return absl::IsUnauthenticated(result) ? 3 : 1;
+  }
+  CD_LOG(INFO) << "crawl complete";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -142,12 +161,7 @@ int main(int argc, char** argv) {
   options.on_started = [&](grpc::Server*) {
     if (crawl == nullptr) return;
     crawl->Start();
-    if (absl::GetFlag(FLAGS_once)) {
-      once_watcher = std::thread([&crawl] {
-        crawl->finished().WaitForNotification();
-        cratedig::RequestShutdown();
-      });
-    }
+    if (absl::GetFlag(FLAGS_once)) once_watcher = ShutdownWhenFinished(crawl.get());
   };
   options.on_stopping = [&] {
     if (crawl != nullptr) crawl->Stop();
@@ -160,13 +174,6 @@ int main(int argc, char** argv) {
     CD_LOG(ERROR) << status;
     return 1;
   }
-  if (crawl != nullptr && absl::GetFlag(FLAGS_once)) {
-    absl::Status result = crawl->WaitUntilFinished();
-    if (!result.ok()) {
-      CD_LOG(ERROR) << "crawl did not complete: " << result;
-      return absl::IsUnauthenticated(result) ? 3 : 1;
-    }
-    CD_LOG(INFO) << "crawl complete";
-  }
+  if (crawl != nullptr && absl::GetFlag(FLAGS_once)) return OnceExitCode(crawl.get());
   return 0;
 }
