@@ -2,6 +2,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/support/server_interceptor.h>
 #include <signal.h>
 
 #include <csignal>
@@ -13,12 +14,52 @@
 #include "common/logging.h"
 
 namespace cratedig {
+namespace {
+
+// gRPC answers a request its generated parser rejects (a proto3 string that is not UTF-8,
+// or bytes that are no message at all) with INTERNAL and an empty message, before any
+// handler runs. That is the caller's fault, not ours: answer INVALID_ARGUMENT saying so.
+// Our handlers never return INTERNAL without a message.
+class ParseErrorInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit ParseErrorInterceptor(std::string method) : method_(std::move(method)) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      grpc::Status status = methods->GetSendStatus();
+      if (status.error_code() == grpc::StatusCode::INTERNAL &&
+          status.error_message().empty()) {
+        methods->ModifySendStatus(grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("request to ", method_,
+                         " cannot be parsed: a string field is not valid UTF-8 or the "
+                         "message is malformed")));
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  std::string method_;
+};
+
+class ParseErrorInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new ParseErrorInterceptor(info->method() ? info->method() : "");
+  }
+};
+
+}  // namespace
+
 void WatchShutdownSignals() {
   static bool started = false;
   if (started) return;
   started = true;
-  // A parent shell may have left SIGINT ignored; an ignored signal is discarded rather than
-  // left pending for sigwait, so restore the default disposition first.
+  // A parent shell may have left SIGINT ignored; an ignored signal is discarded rather
+  // than left pending for sigwait, so restore the default disposition first.
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   sigset_t set;
@@ -54,6 +95,10 @@ absl::Status RunDaemon(const DaemonOptions& options) {
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   for (grpc::Service* s : options.services) builder.RegisterService(s);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      creators;
+  creators.push_back(std::make_unique<ParseErrorInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(creators));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));

@@ -551,19 +551,23 @@ TEST_F(ServedCatalogTest, BadInputGetsTheRightStatus) {
 }
 
 // Invalid UTF-8 in a proto3 string field: protobuf 3.21 logs an error on the client but
-// sends the bytes; the server's generated parser rejects the message, so gRPC answers
-// INTERNAL ("Failed to parse") before queryd's handler runs. That must stay a clean
-// error: queryd keeps serving.
+// sends the bytes; the server's generated parser rejects the message before queryd's
+// handler runs, and the daemon's interceptor turns gRPC's bare INTERNAL into
+// INVALID_ARGUMENT. queryd keeps serving.
 TEST_F(ServedCatalogTest, InvalidUtf8IsACleanError) {
   const std::string latin1 = "caf\xe9 \xff";
   v1::SearchResponse s;
   grpc::Status status = Search(latin1, 10, &s);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL) << status.error_message();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("not valid UTF-8"));
   v1::PredictRequest predict;
   predict.set_search(latin1);
   v1::PredictResponse p;
   status = Predict(predict, &p);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL) << status.error_message();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("not valid UTF-8"));
 
   // The same bytes from a client that does not look at them (hand-encoded SearchRequest).
   grpc::GenericStub generic(cluster().query_channel());
@@ -579,10 +583,12 @@ TEST_F(ServedCatalogTest, InvalidUtf8IsACleanError) {
                     &request, &response,
                     [&done](grpc::Status st) { done.set_value(st); });
   status = done.get_future().get();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL) << status.error_message();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("not valid UTF-8"));
 
   CommandResult cli = Cli({"search", latin1}, "", 1);
-  EXPECT_THAT(cli.err, HasSubstr("cratedig: search: INTERNAL"));
+  EXPECT_THAT(cli.err, HasSubstr("cratedig: search: INVALID_ARGUMENT"));
 
   // Still serving.
   ASSERT_TRUE(Search("money", 3, &s).ok());
