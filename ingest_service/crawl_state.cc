@@ -288,37 +288,42 @@ absl::Status CrawlState::SaveArtist(const std::string& artist_id,
   });
 }
 
-absl::StatusOr<std::optional<v1::AlbumRef>> CrawlState::NextAlbum() {
+absl::StatusOr<std::vector<v1::AlbumRef>> CrawlState::NextAlbums(int limit) {
   absl::MutexLock lock(&mu_);
   Statement s(db_,
-              "SELECT ref FROM albums WHERE done=0 AND failed=0 ORDER BY rowid LIMIT 1");
-  std::optional<v1::AlbumRef> album;
-  if (s.Step()) {
-    album.emplace();
-    if (!album->ParseFromString(s.Text(0)))
-      return absl::DataLossError("bad album in state");
+              "SELECT ref FROM albums WHERE done=0 AND failed=0 ORDER BY rowid LIMIT ?");
+  s.Bind(1, int64_t{limit});
+  std::vector<v1::AlbumRef> albums;
+  while (s.Step()) {
+    albums.emplace_back();
+    if (!albums.back().ParseFromString(s.Text(0))) {
+      return absl::DataLossError("bad album in the crawl state");
+    }
   }
   absl::Status status = s.status();
   if (!status.ok()) return status;
-  return album;
+  return albums;
 }
 
-absl::Status CrawlState::SaveAlbum(const std::string& album_id,
-                                   const std::vector<v1::Track>& tracks,
-                                   const std::string& source) {
+absl::Status CrawlState::SaveAlbums(const std::vector<AlbumTracks>& albums,
+                                    const std::string& source) {
   absl::MutexLock lock(&mu_);
   return InTransaction([&]() -> absl::Status {
-    if (!tracks.empty()) {
-      v1::IngestCatalogRequest batch;
-      for (const v1::Track& t : tracks) *batch.add_tracks() = t;
-      batch.set_source(source);
-      absl::Status s = PutOutbox(batch);
+    for (const auto& [album_id, tracks] : albums) {
+      if (!tracks.empty()) {
+        v1::IngestCatalogRequest batch;
+        for (const v1::Track& t : tracks) *batch.add_tracks() = t;
+        batch.set_source(source);
+        absl::Status s = PutOutbox(batch);
+        if (!s.ok()) return s;
+      }
+      absl::Status s = Statement(db_, "UPDATE albums SET done=1, tracks=? WHERE id=?")
+                           .Bind(1, static_cast<int64_t>(tracks.size()))
+                           .Bind(2, album_id)
+                           .Run();
       if (!s.ok()) return s;
     }
-    return Statement(db_, "UPDATE albums SET done=1, tracks=? WHERE id=?")
-        .Bind(1, static_cast<int64_t>(tracks.size()))
-        .Bind(2, album_id)
-        .Run();
+    return absl::OkStatus();
   });
 }
 

@@ -74,10 +74,19 @@ class CrawlState {
                           const std::optional<v1::Artist>& details,
                           const std::string& source);
 
-  absl::StatusOr<std::optional<v1::AlbumRef>> NextAlbum();
-  /// Puts the album's tracks in the outbox and marks it done.
+  /// Up to `limit` pending albums.
+  absl::StatusOr<std::vector<v1::AlbumRef>> NextAlbums(int limit);
+  /// An album id with its tracks.
+  using AlbumTracks = std::pair<std::string, std::vector<v1::Track>>;
+  /// Puts each album's tracks in the outbox (one batch per album) and marks the albums
+  /// done, all in one transaction.
+  absl::Status SaveAlbums(const std::vector<AlbumTracks>& albums,
+                          const std::string& source);
   absl::Status SaveAlbum(const std::string& album_id,
-                         const std::vector<v1::Track>& tracks, const std::string& source);
+                         const std::vector<v1::Track>& tracks,
+                         const std::string& source) {
+    return SaveAlbums({{album_id, tracks}}, source);
+  }
 
   /// Records that a query, artist or album failed for this run ("queries", "artists",
   /// "albums").

@@ -190,22 +190,44 @@ absl::Status Crawler::CrawlAlbums() {
   phase_ = 3;
   for (;;) {
     if (Stopped()) return absl::CancelledError("crawl stopped");
-    absl::StatusOr<std::optional<v1::AlbumRef>> album = state_->NextAlbum();
-    if (!album.ok()) return album.status();
-    if (!album->has_value()) return absl::OkStatus();
-    absl::Status status = CrawlAlbum(**album);
-    if (!status.ok()) status = Fail("albums", (*album)->id(), status);
+    // With batch endpoints, the details and features of several albums share requests.
+    absl::StatusOr<std::vector<v1::AlbumRef>> albums =
+        state_->NextAlbums(options_.batch_ids);
+    if (!albums.ok()) return albums.status();
+    if (albums->empty()) return absl::OkStatus();
+    absl::Status status = CrawlAlbumGroup(*albums);
     if (!status.ok()) return status;
   }
 }
 
-absl::Status Crawler::CrawlAlbum(const v1::AlbumRef& album) {
-  absl::StatusOr<std::vector<v1::Track>> tracks = ListTracks(album);
-  if (!tracks.ok()) return tracks.status();
-  absl::Status status = AddDetails(&*tracks);
-  if (status.ok()) status = AddFeatures(&*tracks);
-  if (status.ok()) status = state_->SaveAlbum(album.id(), *tracks, source_);
-  if (status.ok()) tracks_fetched_ += tracks->size();
+absl::Status Crawler::CrawlAlbumGroup(const std::vector<v1::AlbumRef>& albums) {
+  std::vector<CrawlState::AlbumTracks> listed;
+  std::vector<v1::Track> all;
+  for (const v1::AlbumRef& album : albums) {
+    absl::StatusOr<std::vector<v1::Track>> tracks = ListTracks(album);
+    if (!tracks.ok()) {
+      absl::Status status = Fail("albums", album.id(), tracks.status());
+      if (!status.ok()) return status;
+      continue;
+    }
+    all.insert(all.end(), tracks->begin(), tracks->end());
+    listed.emplace_back(album.id(), *std::move(tracks));
+  }
+  absl::Status status = AddDetails(&all);
+  if (status.ok()) status = AddFeatures(&all);
+  if (!status.ok()) {
+    for (const CrawlState::AlbumTracks& album : listed) {
+      absl::Status s = Fail("albums", album.first, status);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+  size_t next = 0;
+  for (CrawlState::AlbumTracks& album : listed) {
+    for (v1::Track& track : album.second) track = std::move(all[next++]);
+  }
+  status = state_->SaveAlbums(listed, source_);
+  if (status.ok()) tracks_fetched_ += all.size();
   return status;
 }
 

@@ -68,7 +68,7 @@ class Crawler {
   absl::Status CrawlArtistGroup(const std::vector<std::string>& ids);
   absl::StatusOr<std::vector<v1::AlbumRef>> ListAlbums(const std::string& artist_id);
   absl::Status CrawlAlbums();
-  absl::Status CrawlAlbum(const v1::AlbumRef& album);
+  absl::Status CrawlAlbumGroup(const std::vector<v1::AlbumRef>& albums);
   absl::StatusOr<std::vector<v1::Track>> ListTracks(const v1::AlbumRef& album);
   absl::Status AddDetails(std::vector<v1::Track>* tracks);
   absl::Status AddFeatures(std::vector<v1::Track>* tracks);

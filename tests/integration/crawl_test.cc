@@ -63,7 +63,7 @@ class CrawlTest : public ::testing::Test {
          "--state_dir=" + dir_ + "/crawl", "--credentials_file=" + dir_ + "/credentials",
          "--spotify_api_url=" + fake_->url(), "--spotify_accounts_url=" + fake_->url(),
          absl::StrCat("--queries=", kQueries), "--pages=100", "--page_size=50",
-         "--batch_ids=50", "--max_rps=400", "--default_retry_after=20ms",
+         "--batch_ids=50", "--max_rps=150", "--default_retry_after=20ms",
          "--initial_backoff=10ms", "--progress_interval=1s", "--refresh_interval=1h",
          "--request_timeout=2s"},
         dir_ + "/ingestd.log");
@@ -157,15 +157,15 @@ TEST_F(CrawlTest, CrawlSurvivesKillAndTrainerRestartAndServesTheGroundTruth) {
   ASSERT_TRUE(query.ok()) << query.status();
   query_ = *std::move(query);
 
-  // Crawl a third, then SIGKILL ingestd in the middle of whatever it was doing.
+  // Crawl a fifth, then SIGKILL ingestd in the middle of whatever it was doing.
   ASSERT_TRUE(StartIngest().ok());
-  WaitFor([&](const auto& s) { return s.tracks() >= total / 3; }, absl::Seconds(40));
+  WaitFor([&](const auto& s) { return s.tracks() >= total / 5; }, absl::Seconds(40));
   kill(ingest_->pid(), SIGKILL);
   ingest_.reset();
 
   // Restart: it goes on; the trainer goes away for a while and comes back on its port.
   ASSERT_TRUE(StartIngest().ok());
-  WaitFor([&](const auto& s) { return s.tracks() >= total * 2 / 3; }, absl::Seconds(40));
+  WaitFor([&](const auto& s) { return s.tracks() >= total / 2; }, absl::Seconds(40));
   ASSERT_TRUE(trainer_->Stop().ok());
   WaitFor([&](const auto& s) { return s.outbox_batches() > 2; }, absl::Seconds(20));
   ASSERT_TRUE(StartTrainer(trainer_address).ok());
