@@ -1,5 +1,6 @@
 #include "trainer_service/trainer_grpc_service.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -93,8 +94,13 @@ grpc::Status SnapshotGrpcService::FetchSnapshotFile(
   constexpr size_t kChunk = 1 << 20;
   // Only files a kept snapshot's manifest lists can be fetched: no path ever comes from
   // the request as such.
-  auto manifest = ReadManifest(trainer_->SnapshotDir(request->version()));
-  if (request->version().find('/') != std::string::npos || !manifest.ok()) {
+  const std::string& version = request->version();
+  const bool digits =
+      !version.empty() && std::all_of(version.begin(), version.end(),
+                                      [](char c) { return c >= '0' && c <= '9'; });
+  auto manifest = digits ? ReadManifest(trainer_->SnapshotDir(version))
+                         : absl::StatusOr<v1::SnapshotManifest>(absl::NotFoundError(""));
+  if (!manifest.ok()) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         absl::StrCat("version: snapshot '", request->version(),
                                      "' is not kept by this trainer"));
