@@ -1,7 +1,10 @@
 #include "query_service/query_engine.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
+#include <string>
 
 #include "common/snapshot.h"
 #include "common/testing/synthetic_catalog.h"
@@ -14,7 +17,10 @@ namespace {
 class QueryEngineTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    root_ = new std::string(::testing::TempDir() + "/query_engine_test");
+    // One directory per process: ctest -j runs each test of this suite in its own
+    // process.
+    root_ = new std::string(::testing::TempDir() + "/query_engine_test." +
+                            std::to_string(::getpid()));
     std::filesystem::remove_all(*root_);
     tracks_ = new std::vector<v1::Track>(testing::SyntheticTracks(2000));
     // Track 1 duplicates track 0 under another id.
@@ -27,6 +33,10 @@ class QueryEngineTest : public ::testing::Test {
     auto loaded = Snapshot::Load(*root_ + "/000001");
     ASSERT_TRUE(loaded.ok()) << loaded.status();
     snapshot_ = new std::shared_ptr<const Snapshot>(*loaded);
+  }
+  void SetUp() override {
+    // A failure in SetUpTestSuite must fail every test, not skip it.
+    ASSERT_NE(snapshot_, nullptr) << "the suite's snapshot could not be built or loaded";
   }
   const Snapshot& snapshot() { return **snapshot_; }
 

@@ -1,6 +1,9 @@
 #include "trainer_service/catalog_store.h"
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <string>
 
 #include "common/testing/synthetic_catalog.h"
 #include "gtest/gtest.h"
@@ -9,7 +12,8 @@ namespace cratedig::trainer {
 namespace {
 
 std::string TempDir(const std::string& name) {
-  std::string dir = ::testing::TempDir() + "/catalog_store_test_" + name;
+  std::string dir = ::testing::TempDir() + "/catalog_store_test_" + name + "." +
+                    std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   return dir;
 }

@@ -1,6 +1,9 @@
 #include "trainer_service/snapshot_builder.h"
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <string>
 
 #include "common/snapshot.h"
 #include "common/testing/synthetic_catalog.h"
@@ -36,7 +39,8 @@ TEST(ChooseRepresentativesTest, DuplicatesOfNameAndArtistsShareTheMostPopular) {
 }
 
 TEST(BuildSnapshotTest, PublishesAVerifiedSnapshotWithCounts) {
-  std::string root = ::testing::TempDir() + "/snapshot_builder_test";
+  std::string root =
+      ::testing::TempDir() + "/snapshot_builder_test." + std::to_string(::getpid());
   std::filesystem::remove_all(root);
   auto tracks = testing::SyntheticTracks(300);
   tracks[5].clear_audio_features();
