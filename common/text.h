@@ -1,8 +1,9 @@
 #pragma once
 
-// Text normalisation, applied identically when the trainer embeds track names and when the
-// query daemon embeds a query. Built on ICU (Unicode normalisation, case folding, accent folding,
-// word breaks) and libstemmer (Snowball English stemmer, as the prototype lemmatised).
+// Text normalisation, applied identically when the trainer embeds track names and when
+// the query daemon embeds a query. Built on ICU (Unicode normalisation, case folding,
+// accent folding, word breaks) and libstemmer (Snowball English stemmer, as the prototype
+// lemmatised).
 
 #include <string>
 #include <vector>
@@ -12,9 +13,9 @@
 
 namespace cratedig {
 
-/// Returns `text` NFKC-normalised, case-folded, with accents removed (Rehén -> rehen) and every
-/// run of punctuation, symbols and whitespace turned into one space, trimmed. Invalid UTF-8 is an
-/// InvalidArgumentError. Thread-safe.
+/// Returns `text` NFKC-normalised, case-folded, with accents removed (Rehén -> rehen) and
+/// every run of punctuation, symbols and whitespace turned into one space, trimmed.
+/// Invalid UTF-8 is an InvalidArgumentError. Thread-safe.
 absl::StatusOr<std::string> NormalizeText(absl::string_view text);
 
 /// Returns the words of a normalised text: letters and digits split at spaces; runs of
@@ -22,8 +23,8 @@ absl::StatusOr<std::string> NormalizeText(absl::string_view text);
 /// characters. Thread-safe.
 std::vector<std::string> Tokenize(absl::string_view normalized);
 
-/// Returns the Snowball English stem of a normalised token ("running" -> "run"); tokens that are
-/// not ASCII letters come back unchanged. Thread-safe.
+/// Returns the Snowball English stem of a normalised token ("running" -> "run"); tokens
+/// that are not ASCII letters come back unchanged. Thread-safe.
 std::string Stem(absl::string_view token);
 
 /// NormalizeText, Tokenize and Stem in one call: the terms the embedder sees.

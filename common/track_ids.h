@@ -12,8 +12,8 @@ namespace cratedig {
 /// Returns true when `id` is 22 characters of base62 (0-9, a-z, A-Z).
 bool IsSpotifyId(absl::string_view id);
 
-/// Returns the id from "spotify:track:ID", "https://open.spotify.com/track/ID?..." or a bare ID;
-/// empty when none of these holds a valid id.
+/// Returns the id from "spotify:track:ID", "https://open.spotify.com/track/ID?..." or a
+/// bare ID; empty when none of these holds a valid id.
 std::string ParseSpotifyTrackId(absl::string_view text);
 
 /// Returns the key two tracks share when they are the same song under different ids: the
