@@ -172,20 +172,28 @@ std::vector<Neighbor> Knn(const Hnsw& index, const float* query, size_t fetch) {
   return out;
 }
 
-// Brute force over the vectors stored in the index, with the index's own distance.
+// Brute force over the vectors stored in the index, with the index's own distance. Keeps
+// only the k best in a heap (worst on top): this serves exhaustive indexes per request.
 std::vector<Neighbor> ScanStored(const Hnsw& index, const float* query, size_t k,
                                  const LabelFilter& filter) {
-  std::vector<Neighbor> all;
+  std::vector<Neighbor> best;
+  if (k == 0) return best;
+  best.reserve(k + 1);
   for (hnswlib::tableint i = 0; i < index.cur_element_count; ++i) {
     const auto label = static_cast<int64_t>(index.getExternalLabel(i));
     if (filter && !filter(label)) continue;
-    all.push_back({label, index.fstdistfunc_(query, index.getDataByInternalId(i),
-                                             index.dist_func_param_)});
+    Neighbor n{label, index.fstdistfunc_(query, index.getDataByInternalId(i),
+                                         index.dist_func_param_)};
+    if (best.size() == k && !NearerFirst(n, best.front())) continue;
+    best.push_back(n);
+    std::push_heap(best.begin(), best.end(), NearerFirst);
+    if (best.size() > k) {
+      std::pop_heap(best.begin(), best.end(), NearerFirst);
+      best.pop_back();
+    }
   }
-  k = std::min(k, all.size());
-  std::partial_sort(all.begin(), all.begin() + k, all.end(), NearerFirst);
-  all.resize(k);
-  return all;
+  std::sort_heap(best.begin(), best.end(), NearerFirst);
+  return best;
 }
 
 // Over-fetch, drop rejected labels, and double the fetch until k survive; once the fetch
