@@ -79,6 +79,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string
   (*audio)->SetEf(manifest->recommend_index().ef_search());
   snapshot->text_index_ = std::move(*text);
   snapshot->audio_index_ = std::move(*audio);
+  snapshot->columns_ = TrackColumns::Build(snapshot->table_);
   snapshot->by_id_.reserve(n);
   for (int64_t i = 0; i < n; ++i) snapshot->by_id_.emplace(snapshot->track(i).id(), i);
   return std::shared_ptr<const Snapshot>(std::move(snapshot));

@@ -15,6 +15,7 @@
 #include "common/features.h"
 #include "common/text_embedder.h"
 #include "cratedig/v1/snapshot.pb.h"
+#include "query_service/track_filter.h"
 
 namespace cratedig::query {
 
@@ -40,6 +41,8 @@ class Snapshot {
   const AnnIndex& audio_index() const { return *audio_index_; }
   const TextEmbedder& embedder() const { return embedder_; }
   const FeatureModel& features() const { return features_; }
+  /// The tracks' filterable attributes as columns (see track_filter.h).
+  const TrackColumns& columns() const { return columns_; }
 
  private:
   Snapshot(v1::SnapshotManifest manifest, v1::TrackTable table, TextEmbedder embedder,
@@ -53,6 +56,7 @@ class Snapshot {
   v1::TrackTable table_;
   TextEmbedder embedder_;
   FeatureModel features_;
+  TrackColumns columns_;
   absl::flat_hash_map<std::string, int64_t> by_id_;
   std::unique_ptr<AnnIndex> text_index_;
   std::unique_ptr<AnnIndex> audio_index_;
