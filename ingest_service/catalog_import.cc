@@ -32,7 +32,7 @@ class Importer {
 
   v1::CatalogService::StubInterface* trainer_;
   const ImportOptions& options_;
-  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<AckReader::Stream> stream_;
   std::unique_ptr<AckReader> acks_;
   v1::IngestCatalogRequest batch_;
@@ -52,10 +52,13 @@ absl::Status Preflight(const std::vector<std::string>& paths) {
 absl::StatusOr<v1::ImportSummary> Importer::Run(const std::vector<std::string>& paths) {
   absl::Status status = Preflight(paths);
   if (!status.ok()) return status;
+  context_ = options_.parent != nullptr
+                 ? grpc::ClientContext::FromServerContext(*options_.parent)
+                 : std::make_unique<grpc::ClientContext>();
   if (options_.rpc_timeout != absl::InfiniteDuration()) {
-    context_.set_deadline(absl::ToChronoTime(absl::Now() + options_.rpc_timeout));
+    context_->set_deadline(absl::ToChronoTime(absl::Now() + options_.rpc_timeout));
   }
-  stream_ = trainer_->IngestCatalog(&context_);
+  stream_ = trainer_->IngestCatalog(context_.get());
   acks_ = std::make_unique<AckReader>(stream_.get());
   for (const std::string& path : paths) {
     status = ImportFile(path);
@@ -144,7 +147,7 @@ std::string Importer::Progress() const {
 
 absl::StatusOr<v1::ImportSummary> Importer::Finish(const absl::Status& local) {
   if (!local.ok()) {
-    context_.TryCancel();
+    context_->TryCancel();
   } else if (!broken_) {
     stream_->WritesDone();
   }

@@ -25,6 +25,9 @@ struct ImportOptions {
   std::function<void(const std::string&)> progress;
   /// Deadline for the whole IngestCatalog stream.
   absl::Duration rpc_timeout = absl::Minutes(30);
+  /// The call this import serves, if any: its cancellation (and deadline) cancels the
+  /// stream to the trainer, so the import stops when its caller goes away.
+  grpc::ServerContext* parent = nullptr;
 
   /// Returns InvalidArgumentError when batch_size or rpc_timeout is not positive.
   absl::Status Validate() const;

@@ -28,6 +28,7 @@ grpc::Status IngestGrpcService::ImportFiles(grpc::ServerContext* context,
   }
   std::vector<std::string> paths(request->paths().begin(), request->paths().end());
   ImportOptions options = options_;
+  options.parent = context;  // A caller that goes away cancels the stream to the trainer.
   // Do not outlive the caller's deadline.
   if (context->deadline() != std::chrono::system_clock::time_point::max()) {
     absl::Duration left = absl::FromChrono(context->deadline()) - absl::Now();

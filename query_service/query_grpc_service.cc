@@ -111,9 +111,19 @@ grpc::Status QueryGrpcService::Predict(grpc::ServerContext* context,
                                                : kDefaultNeighbors;
   if (auto s = ValidateK(search_k, "search_neighbors"); !s.ok()) return ToGrpcStatus(s);
   if (auto s = ValidateK(rec_k, "recommender_neighbors"); !s.ok()) return ToGrpcStatus(s);
+  if (request->playlist_positions_size() + request->playlist_track_ids_size() >
+      kMaxPlaylist) {
+    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+        "playlist_positions and playlist_track_ids must hold at most ", kMaxPlaylist,
+        " tracks together, got ",
+        request->playlist_positions_size() + request->playlist_track_ids_size())));
+  }
   if (!request->search().empty()) {
     auto results = query::Search(*snapshot, request->search(), search_k);
-    if (!results.ok()) return ToGrpcStatus(results.status());
+    if (!results.ok()) {
+      return ToGrpcStatus(absl::Status(
+          results.status().code(), absl::StrCat("search: ", results.status().message())));
+    }
     AddResults(*snapshot, *results, response->mutable_search_results());
   }
   if (has_playlist) {

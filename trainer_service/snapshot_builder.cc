@@ -110,6 +110,12 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
                                                    const BuildOptions& options,
                                                    const std::string& root,
                                                    const std::string& version) {
+  auto cancelled = [&options]() -> absl::Status {
+    if (options.cancelled && options.cancelled()) {
+      return absl::CancelledError("the build was cancelled; nothing was published");
+    }
+    return absl::OkStatus();
+  };
   AttachArtistGenres(artists, &tracks);
   std::vector<int64_t> rep = ChooseRepresentatives(tracks);
   const int64_t n = static_cast<int64_t>(tracks.size());
@@ -153,6 +159,7 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
       audio_rows.data.insert(audio_rows.data.end(), v.begin(), v.end());
     }
   }
+  if (auto s = cancelled(); !s.ok()) return s;
   counts.set_search_indexed(static_cast<int64_t>(text_rows.labels.size()));
   counts.set_recommend_indexed(static_cast<int64_t>(audio_rows.labels.size()));
 
@@ -162,6 +169,7 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
   auto text_info = BuildIndex(text_rows, embedder.dim(), options,
                               writer->PathOf(kTextIndexFile), kTextIndexFile);
   if (!text_info.ok()) return text_info.status();
+  if (auto s = cancelled(); !s.ok()) return s;
   auto audio_info = BuildIndex(audio_rows, features.dim(), options,
                                writer->PathOf(kAudioIndexFile), kAudioIndexFile);
   if (!audio_info.ok()) return audio_info.status();
@@ -169,6 +177,7 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
                              options.recommend_exhaustive_below);
   for (v1::Track& t : tracks) *table.add_tracks() = std::move(t);
   if (auto s = WriteTrackTable(table, writer->PathOf(kTracksFile)); !s.ok()) return s;
+  if (auto s = cancelled(); !s.ok()) return s;
 
   *manifest.mutable_search_index() = *text_info;
   *manifest.mutable_recommend_index() = *audio_info;

@@ -5,6 +5,7 @@
 // and recency, genre one-hot with the 1% cut), a text index over track names and a
 // feature index for recommendation, written and published atomically.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct BuildOptions {
   int64_t recommend_exhaustive_below = 100000;
   /// Threads used to build the indexes.
   int threads = 2;
+  /// Asked between the build's steps; when it returns true the build stops with
+  /// Cancelled and publishes nothing (its temporary directory is left for the caller or
+  /// the next start to delete). Empty: never.
+  std::function<bool()> cancelled;
 };
 
 /// Adds to each track the genres of its artists (matched by id, else by exact name).

@@ -29,7 +29,7 @@ std::string Trainer::SnapshotDir(const std::string& version) const {
   return absl::StrCat(root(), "/", version);
 }
 
-absl::StatusOr<v1::TrainResponse> Trainer::Train() {
+absl::StatusOr<v1::TrainResponse> Trainer::Train(const std::function<bool()>& cancelled) {
   absl::MutexLock build_lock(&build_mu_);
   absl::Time start = absl::Now();
   std::vector<v1::Track> tracks;
@@ -47,10 +47,17 @@ absl::StatusOr<v1::TrainResponse> Trainer::Train() {
   if (tracks.empty()) {
     return absl::FailedPreconditionError("the catalog is empty; import tracks first");
   }
+  if (cancelled && cancelled()) {
+    return absl::CancelledError("the build was cancelled; nothing was published");
+  }
   const std::string version = NextSnapshotVersion(root());
-  auto manifest =
-      BuildSnapshot(std::move(tracks), artists, options_.build, root(), version);
-  if (!manifest.ok()) return manifest.status();
+  BuildOptions build = options_.build;
+  build.cancelled = cancelled;
+  auto manifest = BuildSnapshot(std::move(tracks), artists, build, root(), version);
+  if (!manifest.ok()) {
+    RemoveTemporaryDirs(root());  // The failed build's; build_mu_ keeps out any other.
+    return manifest.status();
+  }
   PruneSnapshots(root(), options_.keep_snapshots);
   {
     absl::MutexLock lock(&mu_);

@@ -4,6 +4,7 @@
 // watchers. Thread-safe.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,8 +36,9 @@ class Trainer {
                       v1::IngestCatalogResponse* ack) {
     return store_->Upsert(batch, ack);
   }
-  /// Build and publish a snapshot of the whole catalog; one build at a time.
-  absl::StatusOr<v1::TrainResponse> Train();
+  /// Build and publish a snapshot of the whole catalog; one build at a time. Stops with
+  /// Cancelled, publishing nothing, once `cancelled` (asked between steps) returns true.
+  absl::StatusOr<v1::TrainResponse> Train(const std::function<bool()>& cancelled = {});
   v1::GetCatalogStatusResponse Status() const;
 
   /// The newest published manifest, if any.

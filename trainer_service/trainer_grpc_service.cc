@@ -47,7 +47,8 @@ grpc::Status CatalogGrpcService::IngestCatalog(
 grpc::Status CatalogGrpcService::Train(grpc::ServerContext* context,
                                        const v1::TrainRequest* request,
                                        v1::TrainResponse* response) {
-  auto result = trainer_->Train();
+  // A caller that cancels or whose deadline passes stops the build between its steps.
+  auto result = trainer_->Train([context] { return context->IsCancelled(); });
   if (!result.ok()) {
     CD_LOG(WARNING) << "train failed: " << result.status();
     return ToGrpcStatus(result.status());

@@ -540,6 +540,14 @@ TEST_F(ServedCatalogTest, BadInputGetsTheRightStatus) {
       {"predict letterless search",
        predict([](v1::PredictRequest* q) { q->set_search("..."); }),
        StatusCode::INVALID_ARGUMENT},
+      {"predict 1001 playlist tracks", predict([](v1::PredictRequest* q) {
+         for (int i = 0; i < 500; ++i) q->add_playlist_positions(0);
+         for (int i = 0; i < 501; ++i) q->add_playlist_track_ids(kLithium);
+       }),
+       StatusCode::INVALID_ARGUMENT},
+      // queryd takes requests of at most 4 MiB.
+      {"5 MiB query", search(std::string(5 << 20, 'a'), 10),
+       StatusCode::RESOURCE_EXHAUSTED},
   };
   for (const BadCase& c : cases) {
     grpc::Status status = c.call();
