@@ -90,10 +90,21 @@ absl::Status RunDaemon(const DaemonOptions& options) {
   WatchShutdownSignals();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(options.access);
+  if (!credentials.ok()) return credentials.status();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options.listen, *credentials, &port);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  // gRPC's synchronous server runs each call on a thread of its own; the quota caps those
+  // threads, and gRPC refuses a call arriving when none is left at once, with
+  // RESOURCE_EXHAUSTED "Server Threadpool Exhausted", rather than queueing it.
+  grpc::ResourceQuota quota(absl::StrCat(options.name, "-calls"));
+  if (options.max_concurrent_calls > 0) {
+    quota.SetMaxThreads(options.max_concurrent_calls);
+    builder.SetResourceQuota(quota);
+  }
   for (grpc::Service* s : options.services) builder.RegisterService(s);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       creators;
@@ -107,7 +118,12 @@ absl::Status RunDaemon(const DaemonOptions& options) {
   if (options.on_started) options.on_started(server.get());
   std::printf("listening on %s:%d\n", host.c_str(), port);
   std::fflush(stdout);
-  CD_LOG(INFO) << "started listen=" << host << ":" << port;
+  CD_LOG(INFO) << "started listen=" << host << ":" << port
+               << " tls=" << (options.access.tls_cert_file.empty() ? "off" : "on")
+               << " query_token=" << (options.access.query_token.empty() ? "off" : "on")
+               << " internal_token="
+               << (options.access.internal_token.empty() ? "off" : "on")
+               << " max_concurrent_calls=" << options.max_concurrent_calls;
   ShutdownNotification().WaitForNotification();
   if (options.on_stopping) options.on_stopping();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -117,10 +133,7 @@ absl::Status RunDaemon(const DaemonOptions& options) {
 }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  args.SetMaxSendMessageSize(64 << 20);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return *MakeSecureChannel(address, ClientAccess{});  // Plaintext cannot fail.
 }
 
 }  // namespace cratedig

@@ -1,8 +1,8 @@
 #pragma once
 
 // What every daemon's main shares: a gRPC server with the health service and reflection
-// on, the "listening on HOST:PORT" line tests read, and a graceful shutdown on SIGTERM or
-// SIGINT.
+// on, TLS and bearer tokens when configured, a bound on the calls served at once, the
+// "listening on HOST:PORT" line tests read, and a graceful shutdown on SIGTERM or SIGINT.
 
 #include <grpcpp/grpcpp.h>
 
@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
+#include "common/access.h"
 
 namespace cratedig {
 
@@ -29,6 +30,11 @@ struct DaemonOptions {
   std::function<void()> on_stopping;
   /// Largest request accepted, bytes.
   int max_receive_message_bytes = 64 << 20;
+  /// TLS and bearer tokens (common/access.h); default: plaintext, no tokens.
+  ServerAccess access;
+  /// Calls served at once (streams included); a call beyond it is refused at once with
+  /// RESOURCE_EXHAUSTED instead of waiting. 0: no limit.
+  int max_concurrent_calls = 0;
 };
 
 /// Block SIGTERM and SIGINT and wait for them on a thread of their own. Call first thing
@@ -40,7 +46,7 @@ absl::Notification& ShutdownNotification();
 void RequestShutdown();
 
 /// Serve until SIGTERM or SIGINT, then shut down gracefully (in-flight calls get 5 s).
-/// Returns an error when the address cannot be bound.
+/// Returns an error when the address cannot be bound or the access settings are wrong.
 absl::Status RunDaemon(const DaemonOptions& options);
 
 /// Creates a channel to `address` with the message limits cratedig uses.

@@ -11,6 +11,7 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "common/daemon.h"
+#include "common/daemon_flags.h"
 #include "common/logging.h"
 #include "cratedig/v1/catalog_service.grpc.pb.h"
 #include "ingest_service/catalog_import.h"
@@ -145,8 +146,18 @@ int main(int argc, char** argv) {
         << "--trainer is required: the address of trainerd, e.g. 127.0.0.1:50052";
     return 2;
   }
+  absl::StatusOr<cratedig::DaemonFlags> flags = cratedig::DaemonFlagsFromCommandLine();
+  if (!flags.ok()) {
+    CD_LOG(ERROR) << flags.status();
+    return 2;
+  }
+  auto channel = cratedig::MakeSecureChannel(trainer, flags->trainer);
+  if (!channel.ok()) {
+    CD_LOG(ERROR) << channel.status();
+    return 2;
+  }
   std::shared_ptr<cratedig::v1::CatalogService::StubInterface> stub =
-      cratedig::v1::CatalogService::NewStub(cratedig::MakeChannel(trainer));
+      cratedig::v1::CatalogService::NewStub(*channel);
   cratedig::ingest::IngestGrpcService service(stub, cratedig::ingest::ImportOptions{});
   std::unique_ptr<cratedig::ingest::CrawlDaemon> crawl = MakeCrawl(stub.get());
   std::thread once_watcher;
@@ -158,6 +169,8 @@ int main(int argc, char** argv) {
   options.name = "ingestd";
   options.listen = absl::GetFlag(FLAGS_listen);
   options.services = {&service};
+  options.access = flags->server;
+  options.max_concurrent_calls = flags->max_concurrent_calls;
   options.on_started = [&](grpc::Server*) {
     if (crawl == nullptr) return;
     crawl->Start();

@@ -9,6 +9,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/daemon.h"
+#include "common/daemon_flags.h"
 #include "common/logging.h"
 #include "query_service/query_grpc_service.h"
 #include "query_service/snapshot_sync.h"
@@ -38,8 +39,21 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("queryd --listen=ADDR --trainer=ADDR --data_dir=DIR");
   absl::ParseCommandLine(argc, argv);
   cratedig::SetLogProgramName("queryd");
+  absl::StatusOr<cratedig::DaemonFlags> flags = cratedig::DaemonFlagsFromCommandLine();
+  if (!flags.ok()) {
+    CD_LOG(ERROR) << flags.status();
+    return 2;
+  }
   cratedig::query::SnapshotSyncOptions options;
   options.trainer = absl::GetFlag(FLAGS_trainer);
+  if (!options.trainer.empty()) {
+    auto channel = cratedig::MakeSecureChannel(options.trainer, flags->trainer);
+    if (!channel.ok()) {
+      CD_LOG(ERROR) << channel.status();
+      return 2;
+    }
+    options.trainer_channel = *channel;
+  }
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.keep_snapshots = absl::GetFlag(FLAGS_keep_snapshots);
   if (options.data_dir.empty()) {
@@ -57,6 +71,10 @@ int main(int argc, char** argv) {
   daemon.name = "queryd";
   daemon.listen = absl::GetFlag(FLAGS_listen);
   daemon.services = {&service};
+  daemon.access = flags->server;
+  daemon.max_concurrent_calls = flags->max_concurrent_calls;
+  // Queries are small: gRPC's default 4 MiB bounds the memory one request can take.
+  daemon.max_receive_message_bytes = 4 << 20;
   daemon.on_started = [&](grpc::Server* server) {
     g_server = server;
     SetServing(holder.Get() != nullptr);

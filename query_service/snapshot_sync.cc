@@ -21,7 +21,9 @@ SnapshotSync::SnapshotSync(SnapshotSyncOptions options, SnapshotHolder* holder,
   std::error_code ec;
   fs::create_directories(root(), ec);
   if (!options_.trainer.empty()) {
-    stub_ = v1::SnapshotService::NewStub(MakeChannel(options_.trainer));
+    stub_ = v1::SnapshotService::NewStub(options_.trainer_channel != nullptr
+                                             ? options_.trainer_channel
+                                             : MakeChannel(options_.trainer));
   }
 }
 

@@ -22,6 +22,8 @@ namespace cratedig::query {
 struct SnapshotSyncOptions {
   /// The trainer's address; empty serves local snapshots only.
   std::string trainer;
+  /// The channel to the trainer (TLS, token); null: a plaintext channel to `trainer`.
+  std::shared_ptr<grpc::Channel> trainer_channel;
   /// Directory of this daemon's copy of the snapshots.
   std::string data_dir;
   /// Snapshots kept on disk.

@@ -7,6 +7,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/daemon.h"
+#include "common/daemon_flags.h"
 #include "common/logging.h"
 #include "trainer_service/trainer.h"
 #include "trainer_service/trainer_grpc_service.h"
@@ -31,6 +32,11 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("trainerd --listen=ADDR --data_dir=DIR");
   absl::ParseCommandLine(argc, argv);
   cratedig::SetLogProgramName("trainerd");
+  absl::StatusOr<cratedig::DaemonFlags> flags = cratedig::DaemonFlagsFromCommandLine();
+  if (!flags.ok()) {
+    CD_LOG(ERROR) << flags.status();
+    return 2;
+  }
   cratedig::trainer::TrainerOptions options;
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.keep_snapshots = absl::GetFlag(FLAGS_keep_snapshots);
@@ -58,6 +64,8 @@ int main(int argc, char** argv) {
   daemon.name = "trainerd";
   daemon.listen = absl::GetFlag(FLAGS_listen);
   daemon.services = {&catalog, &snapshots};
+  daemon.access = flags->server;
+  daemon.max_concurrent_calls = flags->max_concurrent_calls;
   absl::Status s = cratedig::RunDaemon(daemon);
   if (!s.ok()) {
     CD_LOG(ERROR) << s;

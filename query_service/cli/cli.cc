@@ -73,12 +73,22 @@ std::string UsageText() {
       "\nIds may be bare Spotify ids, spotify:track:ID or open.spotify.com URLs.\n"
       "A lone \"-\" for QUERY or IDs reads one request per line from standard\n"
       "input and prints one JSON document per line. --timeout=SECONDS bounds each\n"
-      "RPC (default 30, import and train 1800).");
+      "RPC (default 30, import and train 1800). --tls_ca_file turns TLS on;\n"
+      "tokens come from --query_token_file and --internal_token_file or\n"
+      "$CRATEDIG_QUERY_TOKEN and $CRATEDIG_INTERNAL_TOKEN (see docs/operations.md).");
   return text;
 }
 
 int ReportUsageError(std::ostream& err, const std::string& message) {
   return UsageError(err, message, kShortUsage);
+}
+
+ClientAccess ClientAccessOf(const CliOptions& options, const std::string& token) {
+  ClientAccess access;
+  access.tls_ca_file = options.tls_ca_file;
+  access.tls_server_name = options.tls_server_name;
+  access.token = token;
+  return access;
 }
 
 int Fail(const CommandContext& ctx, absl::string_view message) {
@@ -98,12 +108,18 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
   std::string complaint = CheckArgCount(*subcommand, rest.size());
   if (!complaint.empty()) return UsageError(err, complaint, subcommand->usage);
 
-  double seconds = options.timeout_seconds.value_or(
-      args[0] == "import" || args[0] == "train" ? kLongTimeoutSeconds
-                                                : kDefaultTimeoutSeconds);
+  const bool to_trainer = args[0] == "import" || args[0] == "train";
+  double seconds = options.timeout_seconds.value_or(to_trainer ? kLongTimeoutSeconds
+                                                               : kDefaultTimeoutSeconds);
   if (!std::isfinite(seconds) || seconds <= 0) {
     return UsageError(err, "--timeout must be a positive number of seconds",
                       subcommand->usage);
+  }
+  ClientAccess access =
+      ClientAccessOf(options, to_trainer ? options.internal_token : options.query_token);
+  if (absl::Status s = Validate(access); !s.ok()) {
+    err << "cratedig: " << s.message() << '\n';
+    return kExitFailure;
   }
   CommandContext ctx{args[0], std::move(rest), options, absl::Seconds(seconds), in, out,
                      err};

@@ -29,6 +29,13 @@ struct CliOptions {
   bool json = false;
   /// Deadline per RPC in seconds; unset means 30, or 1800 for import and train.
   std::optional<double> timeout_seconds;
+  /// PEM certificate of the CA that signed the daemons' certificates; empty: plaintext.
+  std::string tls_ca_file;
+  /// Name the daemons' certificates are checked against; empty: the address's host.
+  std::string tls_server_name;
+  /// Bearer tokens sent to the query daemon and to the trainer (they need TLS).
+  std::string query_token;
+  std::string internal_token;
 };
 
 /// Return the multi-line usage text (for --help).

@@ -10,6 +10,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/access.h"
 #include "query_service/cli/cli.h"
 
 namespace cratedig::cli {
@@ -28,6 +29,9 @@ struct CommandContext {
   std::ostream& out;
   std::ostream& err;
 };
+
+/// The TLS settings of `options` with `token`.
+ClientAccess ClientAccessOf(const CliOptions& options, const std::string& token);
 
 /// Print "cratedig: MESSAGE" on ctx.err. Returns kExitFailure.
 int Fail(const CommandContext& ctx, absl::string_view message);

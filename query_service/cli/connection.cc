@@ -10,11 +10,27 @@
 
 namespace cratedig::cli {
 
-Connection::Connection(std::string role, std::string address, absl::Duration timeout)
+namespace {
+
+std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address,
+                                         const ClientAccess& access) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      MakeSecureChannel(address, access);
+  // RunCli checked the settings; should the CA file vanish since, no secret is sent in
+  // clear: the plaintext channel carries no token and a TLS daemon refuses it.
+  if (!channel.ok())
+    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  return *channel;
+}
+
+}  // namespace
+
+Connection::Connection(std::string role, std::string address, absl::Duration timeout,
+                       const ClientAccess& access)
     : role_(std::move(role)),
       address_(std::move(address)),
       timeout_(timeout),
-      channel_(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials())) {}
+      channel_(ChannelTo(address_, access)) {}
 
 void Connection::SetDeadline(grpc::ClientContext* context) const {
   context->set_deadline(absl::ToChronoTime(absl::Now() + timeout_));

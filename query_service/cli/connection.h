@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/access.h"
 #include "common/grpc_status.h"
 
 namespace cratedig::cli {
@@ -20,9 +21,10 @@ namespace cratedig::cli {
 /// One daemon's channel. Thread-compatible; owns the channel (shared with the stubs).
 class Connection {
  public:
-  /// Create an insecure channel to `address`; `role` names the daemon in errors
-  /// ("trainer").
-  Connection(std::string role, std::string address, absl::Duration timeout);
+  /// Create a channel to `address`, with TLS and a token as `access` says (RunCli checked
+  /// that it can); `role` names the daemon in errors ("trainer").
+  Connection(std::string role, std::string address, absl::Duration timeout,
+             const ClientAccess& access = {});
 
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
   absl::Duration timeout() const { return timeout_; }

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -11,6 +12,7 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "common/access.h"
 #include "query_service/cli/cli.h"
 #include "query_service/cli/flag_check.h"
 
@@ -23,6 +25,18 @@ ABSL_FLAG(int, k, 10, "Number of results (search, recommend).");
 ABSL_FLAG(bool, json, false, "Print one JSON document instead of a table.");
 ABSL_FLAG(std::optional<double>, timeout, std::nullopt,
           "Deadline per RPC in seconds (default 30; import and train 1800).");
+
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "PEM certificate of the CA that signed the daemons' certificates: use TLS.");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "Name the daemon's certificate is checked against (default: the address's "
+          "host).");
+ABSL_FLAG(std::string, query_token_file, "",
+          "File holding the query daemon's bearer token (default: "
+          "$CRATEDIG_QUERY_TOKEN).");
+ABSL_FLAG(std::string, internal_token_file, "",
+          "File holding the trainer's bearer token, for import and train (default: "
+          "$CRATEDIG_INTERNAL_TOKEN).");
 
 namespace {
 
@@ -52,5 +66,19 @@ int main(int argc, char** argv) {
   options.k = absl::GetFlag(FLAGS_k);
   options.json = absl::GetFlag(FLAGS_json);
   options.timeout_seconds = absl::GetFlag(FLAGS_timeout);
+  options.tls_ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+  options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  for (auto [flag, env, token] :
+       {std::tuple(&FLAGS_query_token_file, cratedig::kQueryTokenEnv,
+                   &options.query_token),
+        std::tuple(&FLAGS_internal_token_file, cratedig::kInternalTokenEnv,
+                   &options.internal_token)}) {
+    absl::StatusOr<std::string> secret = cratedig::ReadSecret(absl::GetFlag(*flag), env);
+    if (!secret.ok()) {
+      std::cerr << "cratedig: " << secret.status().message() << '\n';
+      return cratedig::cli::kExitFailure;
+    }
+    *token = *secret;
+  }
   return cratedig::cli::RunCli(args, options, std::cin, std::cout, std::cerr);
 }

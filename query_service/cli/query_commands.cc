@@ -22,7 +22,8 @@ using RequestHandler =
     std::function<absl::Status(const std::string& input, bool json, std::ostream& out)>;
 
 Connection QueryConnection(const CommandContext& ctx) {
-  return Connection("query daemon", ctx.options.server, ctx.timeout);
+  return Connection("query daemon", ctx.options.server, ctx.timeout,
+                    ClientAccessOf(ctx.options, ctx.options.query_token));
 }
 
 // Runs `handler` once on the joined arguments, or, when the only argument is "-", once

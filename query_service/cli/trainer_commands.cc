@@ -13,7 +13,8 @@ namespace cratedig::cli {
 namespace {
 
 Connection TrainerConnection(const CommandContext& ctx) {
-  return Connection("trainer", ctx.options.trainer, ctx.timeout);
+  return Connection("trainer", ctx.options.trainer, ctx.timeout,
+                    ClientAccessOf(ctx.options, ctx.options.internal_token));
 }
 
 // Prints each kept row error as FILE:LINE:COLUMN: message (a whole skipped file, line 0,

@@ -6,6 +6,7 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
@@ -56,8 +57,22 @@ bool Await(grpc::CompletionQueue* cq, intptr_t want) {
   return false;
 }
 
-std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
-  return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+std::shared_ptr<grpc::Channel> Channel(const std::string& address,
+                                       const ClientAccess& access) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      MakeSecureChannel(address, access);
+  if (!channel.ok()) {  // A test's own setting: say so, then fail its calls.
+    std::fprintf(stderr, "cannot make a channel to %s: %s\n", address.c_str(),
+                 std::string(channel.status().message()).c_str());
+    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  }
+  return *channel;
+}
+
+std::vector<std::string> Concat(std::vector<std::string> a,
+                                const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
 }
 
 }  // namespace
@@ -137,8 +152,9 @@ absl::StatusOr<std::string> ListServicesByReflection(
   return received;
 }
 
-absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start() {
+absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(const ClusterOptions& options) {
   std::unique_ptr<Cluster> c(new Cluster());
+  c->options_ = options;
   absl::StatusOr<std::string> dir = MakeTempDir("cratedig-e2e");
   if (!dir.ok()) return dir.status();
   c->dir_ = *dir;
@@ -151,24 +167,28 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start() {
   }
   const std::string listen = "--listen=127.0.0.1:0";
   absl::StatusOr<std::unique_ptr<DaemonProcess>> trainer = DaemonProcess::Start(
-      "trainerd", BinaryPath("trainerd"), {listen, "--data_dir=" + c->trainer_data_dir()},
+      "trainerd", BinaryPath("trainerd"),
+      Concat({listen, "--data_dir=" + c->trainer_data_dir()}, options.trainer_args),
       c->dir_ + "/trainerd.log");
   if (!trainer.ok()) return trainer.status();
   c->trainer_ = *std::move(trainer);
   const std::string to_trainer = "--trainer=" + c->trainer_->address();
   absl::StatusOr<std::unique_ptr<DaemonProcess>> query = DaemonProcess::Start(
       "queryd", BinaryPath("queryd"),
-      {listen, to_trainer, "--data_dir=" + c->query_data_dir()}, c->dir_ + "/queryd.log");
+      Concat({listen, to_trainer, "--data_dir=" + c->query_data_dir()},
+             options.query_args),
+      c->dir_ + "/queryd.log");
   if (!query.ok()) return query.status();
   c->query_ = *std::move(query);
   absl::StatusOr<std::unique_ptr<DaemonProcess>> ingest = DaemonProcess::Start(
-      "ingestd", BinaryPath("ingestd"), {listen, to_trainer}, c->dir_ + "/ingestd.log");
+      "ingestd", BinaryPath("ingestd"), Concat({listen, to_trainer}, options.ingest_args),
+      c->dir_ + "/ingestd.log");
   if (!ingest.ok()) return ingest.status();
   c->ingest_ = *std::move(ingest);
 
-  c->trainer_channel_ = Channel(c->trainer_->address());
-  c->query_channel_ = Channel(c->query_->address());
-  c->ingest_channel_ = Channel(c->ingest_->address());
+  c->trainer_channel_ = Channel(c->trainer_->address(), options.trainer_access);
+  c->query_channel_ = Channel(c->query_->address(), options.query_access);
+  c->ingest_channel_ = Channel(c->ingest_->address(), options.ingest_access);
   c->catalog_ = v1::CatalogService::NewStub(c->trainer_channel_);
   c->queries_ = v1::QueryService::NewStub(c->query_channel_);
   c->importer_ = v1::IngestService::NewStub(c->ingest_channel_);
@@ -201,6 +221,7 @@ absl::StatusOr<CommandResult> Cluster::Cli(const std::vector<std::string>& args,
   std::vector<std::string> argv = {BinaryPath("cratedig"),
                                    "--trainer=" + trainer_->address(),
                                    "--server=" + query_->address(), "--timeout=30"};
+  argv.insert(argv.end(), options_.cli_args.begin(), options_.cli_args.end());
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv, input, absl::Seconds(60));
 }

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/access.h"
 #include "cratedig/v1/catalog_service.grpc.pb.h"
 #include "cratedig/v1/ingest_service.grpc.pb.h"
 #include "cratedig/v1/query_service.grpc.pb.h"
@@ -54,12 +55,20 @@ absl::StatusOr<Health> CheckHealth(const std::shared_ptr<grpc::Channel>& channel
 absl::StatusOr<std::string> ListServicesByReflection(
     const std::shared_ptr<grpc::Channel>& channel);
 
+/// How a Cluster starts: extra flags per daemon and for the client, and how the test's
+/// own channels reach the daemons (TLS, tokens).
+struct ClusterOptions {
+  std::vector<std::string> trainer_args, query_args, ingest_args, cli_args;
+  ClientAccess trainer_access, query_access, ingest_access;
+};
+
 /// A running trainerd, queryd and ingestd. Not thread-safe. The destructor stops the
 /// daemons and deletes the temporary directory (kept when CRATEDIG_KEEP_TEST_DIR is set).
 class Cluster {
  public:
   /// Starts trainerd, then queryd and ingestd pointed at it.
-  static absl::StatusOr<std::unique_ptr<Cluster>> Start();
+  static absl::StatusOr<std::unique_ptr<Cluster>> Start(
+      const ClusterOptions& options = {});
   ~Cluster();
 
   const std::string& dir() const { return dir_; }
@@ -103,6 +112,7 @@ class Cluster {
 
   std::string dir_;
   bool keep_dir_ = false;
+  ClusterOptions options_;
   std::unique_ptr<DaemonProcess> trainer_, query_, ingest_;
   std::shared_ptr<grpc::Channel> trainer_channel_, query_channel_, ingest_channel_;
   std::unique_ptr<v1::CatalogService::Stub> catalog_;
