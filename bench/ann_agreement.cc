@@ -2,18 +2,26 @@
 // exact brute-force top k over the same vectors, on a published snapshot.
 //
 //   ann_agreement --snapshot=DIR [--queries=1000] [--playlists=1000] [--k=10]
+//                 [--export=DIR]
 //
 // A served result counts as agreeing when its distance is within the exact k-th distance
 // (ties at the k-th place are interchangeable). Prints one line per index and the time
 // per query of each method.
+//
+// --export=DIR also writes the vectors, the queries and the served answers as raw
+// little-endian arrays with a meta.json, for bench/prototype_compare.py to run the
+// prototype's scikit-learn brute force over exactly the same data.
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/ann.h"
 #include "query_service/query_engine.h"
@@ -26,6 +34,9 @@ ABSL_FLAG(int, k, 10, "Results per query");
 ABSL_FLAG(int, seed, 1, "Random seed");
 ABSL_FLAG(int, ef, 0,
           "Search breadth for Recommend (0: the snapshot's own), to study recall");
+ABSL_FLAG(std::string, export, "",
+          "Directory to write vectors, queries and served answers to (for "
+          "bench/prototype_compare.py)");
 
 namespace {
 
@@ -36,6 +47,54 @@ using cratedig::query::Snapshot;
 struct Matrix {
   std::vector<float> rows;
   std::vector<int64_t> labels;
+};
+
+// Raw arrays for --export: one file per array, native little-endian.
+class Exporter {
+ public:
+  explicit Exporter(std::string dir) : dir_(std::move(dir)) {
+    if (!dir_.empty()) std::filesystem::create_directories(dir_);
+  }
+  bool enabled() const { return !dir_.empty(); }
+  template <typename T>
+  void Write(const std::string& name, const std::vector<T>& values) {
+    if (!enabled()) return;
+    std::ofstream out(dir_ + "/" + name, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(values.data()),
+              static_cast<std::streamsize>(values.size() * sizeof(T)));
+    if (!out) {
+      std::fprintf(stderr, "ann_agreement: cannot write %s/%s\n", dir_.c_str(),
+                   name.c_str());
+      std::exit(1);
+    }
+  }
+  void Meta(const std::string& json) {
+    if (!enabled()) return;
+    std::ofstream(dir_ + "/meta.json") << json << "\n";
+  }
+
+ private:
+  std::string dir_;
+};
+
+// What one method (search or recommend) sends to --export.
+struct Exported {
+  std::vector<float> queries;
+  std::vector<int64_t> served;    // k labels per query, -1 padded
+  std::vector<int64_t> excluded;  // 10 labels per query, -1 padded (the playlist)
+  std::vector<double> served_ms;  // time of the served answer per query
+  void Add(const std::vector<float>& query, const std::vector<Scored>* got, int k,
+           absl::Duration took, const std::vector<int64_t>& exclude) {
+    queries.insert(queries.end(), query.begin(), query.end());
+    for (int i = 0; i < k; ++i) {
+      served.push_back(
+          got != nullptr && i < static_cast<int>(got->size()) ? (*got)[i].position : -1);
+    }
+    for (size_t i = 0; i < 10; ++i) {
+      excluded.push_back(i < exclude.size() ? exclude[i] : -1);
+    }
+    served_ms.push_back(absl::ToDoubleMilliseconds(took));
+  }
 };
 
 struct Tally {
@@ -61,12 +120,15 @@ struct Tally {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  const absl::Time load_start = absl::Now();
   auto loaded = Snapshot::Load(absl::GetFlag(FLAGS_snapshot));
   if (!loaded.ok()) {
     std::fprintf(stderr, "ann_agreement: %s\n", loaded.status().ToString().c_str());
     return 1;
   }
   const Snapshot& s = **loaded;
+  std::printf("snapshot loaded in %.0f ms\n",
+              absl::ToDoubleMilliseconds(absl::Now() - load_start));
   const int k = absl::GetFlag(FLAGS_k);
   Matrix text, audio;
   std::vector<int64_t> recommendable;
@@ -89,8 +151,10 @@ int main(int argc, char** argv) {
       "snapshot %s: %lld tracks, %zu in the search index, %zu in the recommend index\n",
       s.version().c_str(), (long long)s.size(), text.labels.size(), audio.labels.size());
   std::mt19937 rng(absl::GetFlag(FLAGS_seed));
+  Exporter exporter(absl::GetFlag(FLAGS_export));
 
   Tally search;
+  Exported search_export, recommend_export;
   const int queries = absl::GetFlag(FLAGS_queries);
   for (int q = 0; q < queries; ++q) {
     std::string name = s.track(text.labels[rng() % text.labels.size()]).name();
@@ -106,6 +170,9 @@ int main(int argc, char** argv) {
     search.exact += absl::Now() - t1;
     search.ann += t1 - t0;
     if (got.ok()) search.Count(*got, exact);
+    if (exporter.enabled()) {
+      search_export.Add(*v, got.ok() ? &*got : nullptr, k, t1 - t0, {});
+    }
   }
   search.Report("search", queries);
 
@@ -145,7 +212,31 @@ int main(int argc, char** argv) {
     recommend.exact += absl::Now() - t1;
     recommend.ann += t1 - t0;
     if (got.ok()) recommend.Count(*got, exact);
+    if (exporter.enabled()) {
+      std::vector<int64_t> reps;
+      for (int64_t p : playlist) reps.push_back(s.representative(p));
+      recommend_export.Add(mean, got.ok() ? &*got : nullptr, k, t1 - t0, reps);
+    }
   }
   recommend.Report("recommend", playlists);
+  if (exporter.enabled()) {
+    exporter.Write("search_rows.f32", text.rows);
+    exporter.Write("search_labels.i64", text.labels);
+    exporter.Write("search_queries.f32", search_export.queries);
+    exporter.Write("search_served.i64", search_export.served);
+    exporter.Write("search_served_ms.f64", search_export.served_ms);
+    exporter.Write("recommend_rows.f32", audio.rows);
+    exporter.Write("recommend_labels.i64", audio.labels);
+    exporter.Write("recommend_queries.f32", recommend_export.queries);
+    exporter.Write("recommend_excluded.i64", recommend_export.excluded);
+    exporter.Write("recommend_served.i64", recommend_export.served);
+    exporter.Write("recommend_served_ms.f64", recommend_export.served_ms);
+    exporter.Meta(absl::StrCat(
+        "{\"snapshot\": \"", s.version(), "\", \"tracks\": ", s.size(), ", \"k\": ", k,
+        ", \"search_dim\": ", s.embedder().dim(), ", \"recommend_dim\": ", dim,
+        ", \"search_rows\": ", text.labels.size(), ", \"recommend_rows\": ",
+        audio.labels.size(), ", \"search_queries\": ", search_export.served_ms.size(),
+        ", \"recommend_queries\": ", recommend_export.served_ms.size(), "}"));
+  }
   return 0;
 }
