@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 
 #include "absl/container/flat_hash_set.h"
@@ -29,6 +30,35 @@ class Statement {
   int rc_;
 };
 
+// A statement prepared once per connection and SQL text and reused by every later call
+// (the upserts run one lookup and one write per row: preparing them anew each time cost
+// more than the writes). Found again by its text among the connection's statements;
+// reset and unbound on scope exit; finalized when the store closes.
+class Reused {
+ public:
+  Reused(sqlite3* db, const char* sql) {
+    for (sqlite3_stmt* s = sqlite3_next_stmt(db, nullptr); s != nullptr;
+         s = sqlite3_next_stmt(db, s)) {
+      if (!sqlite3_stmt_busy(s) && std::strcmp(sqlite3_sql(s), sql) == 0) {
+        stmt_ = s;
+        return;
+      }
+    }
+    ok_ = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) ==
+          SQLITE_OK;
+  }
+  ~Reused() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  bool ok() const { return ok_; }
+  sqlite3_stmt* get() { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  bool ok_ = true;
+};
+
 absl::Status SqliteError(sqlite3* db, const std::string& what) {
   return absl::InternalError(
       absl::StrCat("catalog database: ", what, ": ", sqlite3_errmsg(db)));
@@ -50,7 +80,7 @@ std::string ArtistKey(const v1::Artist& a) {
 // Returns the stored blob for `key` from `sql` (one ? parameter), or nullopt-like empty
 // bool.
 bool Lookup(sqlite3* db, const char* sql, const std::string& key, std::string* blob) {
-  Statement st(db, sql);
+  Reused st(db, sql);
   if (!st.ok()) return false;
   sqlite3_bind_text(st.get(), 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
   if (sqlite3_step(st.get()) != SQLITE_ROW) return false;
@@ -62,7 +92,7 @@ bool Lookup(sqlite3* db, const char* sql, const std::string& key, std::string* b
 
 absl::Status Store(sqlite3* db, const char* sql, const std::string& key,
                    const std::string& blob) {
-  Statement st(db, sql);
+  Reused st(db, sql);
   if (!st.ok()) return SqliteError(db, "prepare");
   sqlite3_bind_text(st.get(), 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
   sqlite3_bind_blob(st.get(), 2, blob.data(), static_cast<int>(blob.size()),
@@ -116,7 +146,10 @@ v1::Artist MergeArtist(const v1::Artist& stored, const v1::Artist& incoming) {
   return merged;
 }
 
-CatalogStore::~CatalogStore() { sqlite3_close(db_); }
+CatalogStore::~CatalogStore() {
+  while (sqlite3_stmt* s = sqlite3_next_stmt(db_, nullptr)) sqlite3_finalize(s);
+  sqlite3_close(db_);
+}
 
 absl::StatusOr<std::unique_ptr<CatalogStore>> CatalogStore::Open(const std::string& dir) {
   std::error_code ec;

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "common/ann.h"
 #include "common/features.h"
+#include "common/parallel.h"
 #include "common/snapshot.h"
 #include "common/text_embedder.h"
 #include "common/track_ids.h"
@@ -43,6 +44,36 @@ absl::StatusOr<v1::IndexInfo> BuildIndex(const Rows& rows, int dim, const BuildO
   info.set_ef_search(o.ef_search);
   info.set_space("cosine");
   return info;
+}
+
+// The name vectors of `labels`, embedded in parallel, in label order; names without a
+// letter or digit (zero vectors) are left out.
+Rows EmbedNames(const std::vector<v1::Track>& tracks, const std::vector<int64_t>& labels,
+                const TextEmbedder& embedder, int threads) {
+  const size_t dim = static_cast<size_t>(embedder.dim());
+  std::vector<float> data(labels.size() * dim);
+  std::vector<char> kept(labels.size(), 0);
+  ParallelFor(labels.size(), threads, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      auto v = embedder.Embed(tracks[labels[i]].name());
+      if (!v.ok() || std::all_of(v->begin(), v->end(), [](float x) { return x == 0; })) {
+        continue;
+      }
+      std::copy(v->begin(), v->end(), data.begin() + i * dim);
+      kept[i] = 1;
+    }
+  });
+  Rows rows;
+  size_t out = 0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (!kept[i]) continue;
+    if (out != i) std::copy_n(data.begin() + i * dim, dim, data.begin() + out * dim);
+    rows.labels.push_back(labels[i]);
+    ++out;
+  }
+  data.resize(out * dim);
+  rows.data = std::move(data);
+  return rows;
 }
 
 absl::Status WriteTrackTable(const v1::TrackTable& table, const std::string& path) {
@@ -83,7 +114,8 @@ void AttachArtistGenres(const std::vector<v1::Artist>& artists,
   }
 }
 
-std::vector<int64_t> ChooseRepresentatives(const std::vector<v1::Track>& tracks) {
+std::vector<int64_t> ChooseRepresentatives(const std::vector<v1::Track>& tracks,
+                                           int threads) {
   auto better = [&](int64_t a, int64_t b) {  // Is track a a better representative than b?
     bool fa = FeatureModel::HasCompleteAudio(tracks[a]);
     bool fb = FeatureModel::HasCompleteAudio(tracks[b]);
@@ -93,10 +125,15 @@ std::vector<int64_t> ChooseRepresentatives(const std::vector<v1::Track>& tracks)
     if (pa != pb) return pa > pb;
     return a < b;
   };
-  absl::flat_hash_map<std::string, int64_t> best;
+  // The keys (Unicode normalisation of every name) are the costly part: computed in
+  // parallel, then grouped in order.
   std::vector<std::string> keys(tracks.size());
+  ParallelFor(tracks.size(), threads, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) keys[i] = DuplicateKey(tracks[i]);
+  });
+  absl::flat_hash_map<std::string, int64_t> best;
+  best.reserve(tracks.size());
   for (int64_t i = 0; i < static_cast<int64_t>(tracks.size()); ++i) {
-    keys[i] = DuplicateKey(tracks[i]);
     auto [it, inserted] = best.emplace(keys[i], i);
     if (!inserted && better(i, it->second)) it->second = i;
   }
@@ -117,7 +154,7 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
     return absl::OkStatus();
   };
   AttachArtistGenres(artists, &tracks);
-  std::vector<int64_t> rep = ChooseRepresentatives(tracks);
+  std::vector<int64_t> rep = ChooseRepresentatives(tracks, options.threads);
   const int64_t n = static_cast<int64_t>(tracks.size());
 
   // Fit on one track per duplicate group that has complete audio features.
@@ -142,23 +179,20 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
 
   v1::TrackTable table;
   Rows text_rows, audio_rows;
+  std::vector<int64_t> named;  // representatives, whose names are embedded below
   for (int64_t i = 0; i < n; ++i) {
     bool recommendable = rep[i] == i && FeatureModel::HasCompleteAudio(tracks[i]);
     table.add_representative(rep[i]);
     table.add_recommendable(recommendable);
-    if (rep[i] == i) {
-      auto v = embedder.Embed(tracks[i].name());
-      if (v.ok() && std::any_of(v->begin(), v->end(), [](float x) { return x != 0; })) {
-        text_rows.labels.push_back(i);
-        text_rows.data.insert(text_rows.data.end(), v->begin(), v->end());
-      }
-    }
+    if (rep[i] == i) named.push_back(i);
     if (recommendable) {
       std::vector<float> v = features.Transform(tracks[i]);
       audio_rows.labels.push_back(i);
       audio_rows.data.insert(audio_rows.data.end(), v.begin(), v.end());
     }
   }
+  text_rows = EmbedNames(tracks, named, embedder, options.threads);
+  named = {};
   if (auto s = cancelled(); !s.ok()) return s;
   counts.set_search_indexed(static_cast<int64_t>(text_rows.labels.size()));
   counts.set_recommend_indexed(static_cast<int64_t>(audio_rows.labels.size()));
@@ -169,6 +203,7 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
   auto text_info = BuildIndex(text_rows, embedder.dim(), options,
                               writer->PathOf(kTextIndexFile), kTextIndexFile);
   if (!text_info.ok()) return text_info.status();
+  text_rows = Rows();  // The index holds its own copy: 1 KiB per track freed.
   if (auto s = cancelled(); !s.ok()) return s;
   auto audio_info = BuildIndex(audio_rows, features.dim(), options,
                                writer->PathOf(kAudioIndexFile), kAudioIndexFile);

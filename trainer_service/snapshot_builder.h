@@ -44,7 +44,9 @@ void AttachArtistGenres(const std::vector<v1::Artist>& artists,
 
 /// For each track, the position of the track representing its duplicate group (same
 /// DuplicateKey): the one with audio features, then the most popular, then the first.
-std::vector<int64_t> ChooseRepresentatives(const std::vector<v1::Track>& tracks);
+/// The keys are computed on `threads` threads.
+std::vector<int64_t> ChooseRepresentatives(const std::vector<v1::Track>& tracks,
+                                           int threads = 1);
 
 /// Build and publish snapshot `version` under `root`. Returns its manifest.
 absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks,
