@@ -25,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "common/ann.h"
 #include "query_service/query_engine.h"
+#include "query_service/recommender.h"
 #include "query_service/snapshot.h"
 
 ABSL_FLAG(std::string, snapshot, "", "Snapshot directory (e.g. DATA/snapshots/000001)");
@@ -204,7 +205,19 @@ int main(int argc, char** argv) {
       got = std::vector<Scored>();
       for (const Neighbor& n : *found) got->push_back({n.label, n.distance});
     } else {
-      got = cratedig::query::Recommend(s, playlist, k);
+      cratedig::v1::RecommendOptions options;
+      options.set_strategy("centroid");
+      options.set_max_per_artist(0);
+      auto query = cratedig::query::MakeRecommendQuery(s, playlist, k, options);
+      auto answer =
+          query.ok() ? cratedig::query::Recommend(s, *query)
+                     : absl::StatusOr<cratedig::query::RecommendResult>(query.status());
+      if (answer.ok()) {
+        got = std::vector<Scored>();
+        for (const auto& r : answer->results) got->push_back({r.position, r.distance});
+      } else {
+        got = answer.status();
+      }
     }
     absl::Time t1 = absl::Now();
     auto exact =

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/track_ids.h"
 
@@ -78,49 +77,6 @@ absl::StatusOr<std::vector<int64_t>> ResolveIds(const Snapshot& snapshot,
     positions.push_back(*position);
   }
   return positions;
-}
-
-absl::StatusOr<std::vector<Scored>> Recommend(const Snapshot& snapshot,
-                                              const std::vector<int64_t>& playlist,
-                                              int k) {
-  if (auto s = ValidateK(k, "k"); !s.ok()) return s;
-  if (playlist.empty()) return absl::InvalidArgumentError("playlist must not be empty");
-  if (playlist.size() > static_cast<size_t>(kMaxPlaylist)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("playlist must have at most ", kMaxPlaylist, " tracks"));
-  }
-  const FeatureModel& features = snapshot.features();
-  std::vector<double> sum(features.dim(), 0.0);
-  int used = 0;
-  absl::flat_hash_set<int64_t> excluded;
-  for (int64_t position : playlist) {
-    if (position < 0 || position >= snapshot.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "playlist position ", position, " is outside 0..", snapshot.size() - 1));
-    }
-    excluded.insert(snapshot.representative(position));
-    const v1::Track& track = snapshot.track(position);
-    if (!FeatureModel::HasCompleteAudio(track)) continue;
-    std::vector<float> row = features.TransformRaw(track);
-    for (int d = 0; d < features.dim(); ++d) sum[d] += row[d];
-    ++used;
-  }
-  if (used == 0) {
-    return absl::FailedPreconditionError(
-        "none of the playlist's tracks has audio features to recommend from");
-  }
-  std::vector<float> mean(sum.begin(), sum.end());
-  if (!NormalizeInPlace(&mean)) {
-    return absl::FailedPreconditionError("the playlist's feature vectors sum to zero");
-  }
-  const AnnIndex& index = snapshot.audio_index();
-  const v1::IndexInfo& info = snapshot.manifest().recommend_index();
-  auto outside = [&excluded](int64_t label) { return !excluded.contains(label); };
-  auto found = info.exhaustive()
-                   ? index.ScanExact(mean.data(), k, outside)
-                   : index.Search(mean.data(), k, info.ef_search(), outside);
-  if (!found.ok()) return found.status();
-  return ToScored(*found);
 }
 
 }  // namespace cratedig::query

@@ -1,8 +1,8 @@
 #pragma once
 
-// The query semantics, independent of gRPC: the prototype's Search (nearest track-name
-// vectors) and Recommend (nearest the mean of the playlist's feature vectors, the
-// playlist excluded), the id lookups, and the limits every request is checked against.
+// What Search and Recommend share, independent of gRPC: the prototype's Search (nearest
+// track-name vectors), the id lookups and the limits every request is checked against.
+// Recommend lives in recommender.h.
 
 #include <cstdint>
 #include <string>
@@ -38,12 +38,5 @@ absl::StatusOr<std::vector<Scored>> Search(const Snapshot& snapshot,
 absl::StatusOr<std::vector<int64_t>> ResolveIds(const Snapshot& snapshot,
                                                 const std::vector<std::string>& ids,
                                                 absl::string_view field);
-
-/// The k tracks nearest the mean feature vector of the playlist, excluding the playlist's
-/// tracks and their duplicates. FailedPrecondition when no playlist track has audio
-/// features.
-absl::StatusOr<std::vector<Scored>> Recommend(const Snapshot& snapshot,
-                                              const std::vector<int64_t>& playlist,
-                                              int k);
 
 }  // namespace cratedig::query

@@ -9,6 +9,7 @@
 #include "common/snapshot.h"
 #include "common/testing/synthetic_catalog.h"
 #include "gtest/gtest.h"
+#include "query_service/recommender.h"
 #include "trainer_service/snapshot_builder.h"
 
 namespace cratedig::query {
@@ -60,6 +61,21 @@ class QueryEngineTest : public ::testing::Test {
   static std::shared_ptr<const Snapshot>* snapshot_;
 };
 
+// The prototype's Recommend: strategy centroid, no artist limit.
+absl::StatusOr<std::vector<Scored>> Prototype(const Snapshot& snapshot,
+                                              std::vector<int64_t> playlist, int k) {
+  v1::RecommendOptions options;
+  options.set_strategy("centroid");
+  options.set_max_per_artist(0);
+  auto query = MakeRecommendQuery(snapshot, std::move(playlist), k, options);
+  if (!query.ok()) return query.status();
+  auto answer = Recommend(snapshot, *query);
+  if (!answer.ok()) return answer.status();
+  std::vector<Scored> out;
+  for (const Recommendation& r : answer->results) out.push_back({r.position, r.distance});
+  return out;
+}
+
 std::string* QueryEngineTest::root_ = nullptr;
 std::vector<v1::Track>* QueryEngineTest::tracks_ = nullptr;
 std::shared_ptr<const Snapshot>* QueryEngineTest::snapshot_ = nullptr;
@@ -92,7 +108,7 @@ TEST_F(QueryEngineTest, SearchAgreesWithBruteForce) {
 TEST_F(QueryEngineTest, RecommendIsTheNearestToTheMeanWithoutThePlaylist) {
   const FeatureModel& features = snapshot().features();
   std::vector<int64_t> playlist = {0, 10, 20, 30};
-  auto results = Recommend(snapshot(), playlist, 20);
+  auto results = Prototype(snapshot(), playlist, 20);
   ASSERT_TRUE(results.ok()) << results.status();
   ASSERT_EQ(results->size(), 20u);
   std::vector<float> mean(features.dim(), 0);
@@ -131,8 +147,8 @@ TEST_F(QueryEngineTest, ExhaustiveRecommendIsExact) {
   EXPECT_FALSE(manifest->search_index().exhaustive());
   auto loaded = Snapshot::Load(root + "/000001");
   ASSERT_TRUE(loaded.ok()) << loaded.status();
-  auto graph = Recommend(snapshot(), {3, 4, 5}, 30);
-  auto exact = Recommend(**loaded, {3, 4, 5}, 30);
+  auto graph = Prototype(snapshot(), {3, 4, 5}, 30);
+  auto exact = Prototype(**loaded, {3, 4, 5}, 30);
   ASSERT_TRUE(graph.ok() && exact.ok());
   ASSERT_EQ(exact->size(), 30u);
   for (size_t i = 0; i < exact->size(); ++i) {
@@ -156,7 +172,7 @@ TEST_F(QueryEngineTest, RejectsBadInputNamingTheField) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Search(snapshot(), "caf\xC3", 5).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(Recommend(snapshot(), {}, 5).status().code(),
+  EXPECT_EQ(Prototype(snapshot(), {}, 5).status().code(),
             absl::StatusCode::kInvalidArgument);
   auto unknown = ResolveIds(
       snapshot(), {snapshot().track(0).id(), "0000000000000000000000"}, "track_ids");

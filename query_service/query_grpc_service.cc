@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "query_service/query_engine.h"
+#include "query_service/recommender.h"
 
 namespace cratedig::query {
 namespace {
@@ -26,6 +27,30 @@ void AddResults(const Snapshot& snapshot, const std::vector<Scored>& results,
     t->set_distance(r.distance);
     t->set_position(r.position);
   }
+}
+
+// Recommend for Recommend and Predict: validates `options`, answers, writes the results.
+absl::Status AddRecommendations(const Snapshot& snapshot, std::vector<int64_t> playlist,
+                                int k, const v1::RecommendOptions& options,
+                                absl::string_view field,
+                                google::protobuf::RepeatedPtrField<v1::ScoredTrack>* out,
+                                int64_t* matched, std::string* strategy) {
+  auto query = MakeRecommendQuery(snapshot, std::move(playlist), k, options, field);
+  if (!query.ok()) return query.status();
+  auto answer = Recommend(snapshot, *query);
+  if (!answer.ok()) return answer.status();
+  out->Reserve(static_cast<int>(answer->results.size()));
+  for (Recommendation& r : answer->results) {
+    v1::ScoredTrack* t = out->Add();
+    *t->mutable_track() = snapshot.track(r.position);
+    t->set_distance(r.distance);
+    t->set_position(r.position);
+    t->set_score(r.score);
+    *t->mutable_explanation() = std::move(r.explanation);
+  }
+  *matched = answer->matched;
+  if (strategy != nullptr) *strategy = StrategyName(answer->strategy);
+  return absl::OkStatus();
 }
 
 std::vector<std::string> Ids(const google::protobuf::RepeatedPtrField<std::string>& ids) {
@@ -56,14 +81,14 @@ grpc::Status QueryGrpcService::Recommend(grpc::ServerContext* context,
     return ToGrpcStatus(absl::InvalidArgumentError(
         absl::StrCat("track_ids must hold at most ", kMaxPlaylist, " ids")));
   }
-  if (request->track_ids().empty()) {
-    return ToGrpcStatus(absl::InvalidArgumentError("track_ids must not be empty"));
-  }
   auto playlist = ResolveIds(*snapshot, Ids(request->track_ids()), "track_ids");
   if (!playlist.ok()) return ToGrpcStatus(playlist.status());
-  auto results = query::Recommend(*snapshot, *playlist, request->k());
-  if (!results.ok()) return ToGrpcStatus(results.status());
-  AddResults(*snapshot, *results, response->mutable_results());
+  int64_t matched = 0;
+  absl::Status status = AddRecommendations(
+      *snapshot, *std::move(playlist), request->k(), request->options(), "options",
+      response->mutable_results(), &matched, response->mutable_strategy());
+  if (!status.ok()) return ToGrpcStatus(status);
+  response->set_matched(matched);
   response->set_snapshot_version(snapshot->version());
   return grpc::Status::OK;
 }
@@ -99,11 +124,22 @@ grpc::Status QueryGrpcService::Predict(grpc::ServerContext* context,
                                        v1::PredictResponse* response) {
   auto snapshot = holder_->Get();
   if (snapshot == nullptr) return NoSnapshot();
+  const v1::RecommendOptions& options = request->recommender_options();
   const bool has_playlist =
-      request->playlist_positions_size() + request->playlist_track_ids_size() > 0;
+      request->playlist_positions_size() + request->playlist_track_ids_size() > 0 ||
+      options.seed_track_ids_size() + options.seed_artists_size() +
+              options.seed_genres_size() + options.targets_size() >
+          0 ||
+      options.has_filter();
   if (request->search().empty() && !has_playlist) {
     return ToGrpcStatus(absl::InvalidArgumentError(
-        "search or playlist_positions/playlist_track_ids required"));
+        "search, playlist_positions/playlist_track_ids or recommender_options required"));
+  }
+  if (request->playlist_positions_size() + request->playlist_track_ids_size() >
+      kMaxPlaylist) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("playlist_positions and playlist_track_ids must hold at most ",
+                     kMaxPlaylist, " tracks together")));
   }
   int search_k =
       request->search_neighbors() ? request->search_neighbors() : kDefaultNeighbors;
@@ -141,9 +177,12 @@ grpc::Status QueryGrpcService::Predict(grpc::ServerContext* context,
         ResolveIds(*snapshot, Ids(request->playlist_track_ids()), "playlist_track_ids");
     if (!by_id.ok()) return ToGrpcStatus(by_id.status());
     playlist.insert(playlist.end(), by_id->begin(), by_id->end());
-    auto results = query::Recommend(*snapshot, playlist, rec_k);
-    if (!results.ok()) return ToGrpcStatus(results.status());
-    AddResults(*snapshot, *results, response->mutable_recommender_results());
+    int64_t matched = 0;
+    absl::Status status = AddRecommendations(
+        *snapshot, std::move(playlist), rec_k, options, "recommender_options",
+        response->mutable_recommender_results(), &matched, nullptr);
+    if (!status.ok()) return ToGrpcStatus(status);
+    response->set_recommender_matched(matched);
   }
   response->set_snapshot_version(snapshot->version());
   return grpc::Status::OK;

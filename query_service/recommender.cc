@@ -1,0 +1,607 @@
+#include "query_service/recommender.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/ann.h"
+#include "common/features.h"
+#include "query_service/query_engine.h"
+
+namespace cratedig::query {
+namespace {
+
+// Scoring (see recommender.h).
+constexpr double kRocchioBeta = 0.5;
+constexpr double kNegativeWeight = 0.5;
+constexpr double kTargetStrength = 0.1;
+constexpr double kMissingTargetDeviation = 3.0;
+constexpr double kMaxTargetWeight = 100.0;
+// Anchors drawn from each seed artist and seed genre.
+constexpr int kArtistSeedTracks = 5;
+constexpr int kGenreSeedTracks = 10;
+// Per-track strategies search from at most this many anchors (evenly spaced).
+constexpr size_t kMaxFusedAnchors = 100;
+constexpr int kRrfConstant = 60;
+constexpr int kMinPerAnchor = 50;
+// Candidates re-ranked when targets are given.
+constexpr int kTargetPool = 1000;
+// Explanations compare with every anchor up to this many (result, anchor) pairs.
+constexpr int64_t kExplainPairs = 2'000'000;
+constexpr int kExplainedFeatures = 3;
+// The audio features explanations may name.
+constexpr const char* kExplainable[] = {"acousticness",     "danceability", "energy",
+                                        "instrumentalness", "liveness",     "loudness",
+                                        "speechiness",      "tempo",        "valence"};
+
+using Vec = std::vector<float>;
+
+float Dot(const Vec& a, const Vec& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += static_cast<double>(a[i]) * b[i];
+  return static_cast<float>(s);
+}
+
+absl::Status Invalid(absl::string_view a, absl::string_view b = "",
+                     absl::string_view c = "") {
+  return absl::InvalidArgumentError(absl::StrCat(a, b, c));
+}
+
+// Up to `cap` elements of `v`, evenly spaced, in order.
+std::vector<size_t> Spread(size_t n, size_t cap) {
+  std::vector<size_t> out;
+  if (n <= cap) {
+    for (size_t i = 0; i < n; ++i) out.push_back(i);
+    return out;
+  }
+  for (size_t i = 0; i < cap; ++i) out.push_back(i * n / cap);
+  return out;
+}
+
+struct Candidate {
+  Candidate(int64_t l, float r, float d) : label(l), relevance(r), distance(d) {}
+  int64_t label;
+  float relevance;
+  float distance;
+  float score = 0;
+  Vec vector;  // filled when scoring needs it
+};
+
+class Run {
+ public:
+  Run(const Snapshot& s, const RecommendQuery& q)
+      : s_(s), q_(q), features_(s.features()), columns_(s.columns()) {}
+
+  absl::StatusOr<RecommendResult> Answer();
+
+ private:
+  void CollectAnchors();
+  void AddAnchor(int64_t position);
+  bool Allowed(int64_t label) const {
+    return !excluded_.contains(label) && (!q_.filter || q_.filter->Matches(label));
+  }
+  absl::StatusOr<std::vector<Neighbor>> Nearest(const Vec& query, int depth) const;
+  absl::StatusOr<std::vector<Candidate>> Pool(int depth);
+  void Score(std::vector<Candidate>* pool);
+  double TargetDeviation(int64_t position) const;
+  std::vector<size_t> Select(const std::vector<Candidate>& pool, int limit,
+                             std::vector<size_t>* overflow) const;
+  int64_t CountMatched() const;
+  size_t MmrPool() const { return 3 * static_cast<size_t>(q_.k); }
+  v1::Explanation Explain(const Candidate& c) const;
+  Vec VectorOf(int64_t position) const { return features_.Transform(s_.track(position)); }
+
+  const Snapshot& s_;
+  const RecommendQuery& q_;
+  const FeatureModel& features_;
+  const TrackColumns& columns_;
+  absl::flat_hash_set<int64_t> excluded_;  // representatives
+  absl::flat_hash_set<int64_t> anchor_set_;
+  std::vector<int64_t> anchors_;
+  std::vector<Vec> anchor_vectors_;
+  std::vector<Vec> negative_vectors_;
+  Vec centroid_;  // unit; empty without anchors
+};
+
+void Run::AddAnchor(int64_t position) {
+  if (!FeatureModel::HasCompleteAudio(s_.track(position))) return;
+  if (!anchor_set_.insert(position).second) return;
+  anchors_.push_back(position);
+  anchor_vectors_.push_back(VectorOf(position));
+}
+
+void Run::CollectAnchors() {
+  for (int64_t p : q_.playlist) AddAnchor(p);
+  for (int32_t artist : q_.seed_artists) {
+    int taken = 0;
+    for (int64_t p : columns_.tracks_of_artist(artist)) {
+      if (taken == kArtistSeedTracks) break;
+      if (s_.recommendable(p)) {
+        AddAnchor(p);
+        ++taken;
+      }
+    }
+  }
+  for (int32_t genre : q_.seed_genres) {
+    int taken = 0;
+    for (int64_t p : columns_.tracks_of_genre(genre)) {
+      if (taken == kGenreSeedTracks) break;
+      if (s_.recommendable(p)) {
+        AddAnchor(p);
+        ++taken;
+      }
+    }
+  }
+  if (anchors_.empty()) return;
+  // The prototype's query: the mean of the anchors' scaled rows, normalised; negatives
+  // pull it away by half their own normalised mean (Rocchio).
+  std::vector<double> sum(features_.dim(), 0.0);
+  for (int64_t p : anchors_) {
+    Vec row = features_.TransformRaw(s_.track(p));
+    for (int d = 0; d < features_.dim(); ++d) sum[d] += row[d];
+  }
+  centroid_.assign(sum.begin(), sum.end());
+  if (!NormalizeInPlace(&centroid_)) {
+    centroid_.clear();
+    return;
+  }
+  if (!negative_vectors_.empty()) {
+    Vec neg(features_.dim(), 0.0f);
+    for (const Vec& v : negative_vectors_) {
+      for (int d = 0; d < features_.dim(); ++d) neg[d] += v[d];
+    }
+    if (NormalizeInPlace(&neg)) {
+      Vec moved = centroid_;
+      for (int d = 0; d < features_.dim(); ++d)
+        moved[d] -= static_cast<float>(kRocchioBeta) * neg[d];
+      if (NormalizeInPlace(&moved)) centroid_ = std::move(moved);
+    }
+  }
+}
+
+absl::StatusOr<std::vector<Neighbor>> Run::Nearest(const Vec& query, int depth) const {
+  const AnnIndex& index = s_.audio_index();
+  const v1::IndexInfo& info = s_.manifest().recommend_index();
+  auto allowed = [this](int64_t label) { return Allowed(label); };
+  return info.exhaustive() ? index.ScanExact(query.data(), depth, allowed)
+                           : index.Search(query.data(), depth, info.ef_search(), allowed);
+}
+
+absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
+  std::vector<Candidate> pool;
+  if (centroid_.empty()) {  // Knobs alone: every allowed track.
+    for (int64_t p = 0; p < s_.size(); ++p) {
+      if (s_.recommendable(p) && Allowed(p)) pool.emplace_back(p, 0.0f, 0.0f);
+    }
+    return pool;
+  }
+  if (q_.strategy == Strategy::kCentroid) {
+    auto found = Nearest(centroid_, depth);
+    if (!found.ok()) return found.status();
+    for (const Neighbor& n : *found) {
+      const float d = std::max(0.0f, n.distance);
+      pool.emplace_back(n.label, 1.0f - d, d);
+    }
+    return pool;
+  }
+  // rrf / best: each anchor's own neighbours, fused.
+  const std::vector<size_t> used = Spread(anchors_.size(), kMaxFusedAnchors);
+  const int per_anchor = std::min<int>(
+      std::max<int>(kMinPerAnchor,
+                    static_cast<int>((2 * static_cast<int64_t>(depth) + used.size() - 1) /
+                                     used.size())),
+      std::max(depth, kMinPerAnchor));
+  absl::flat_hash_map<int64_t, size_t> at;
+  const double rrf_max = static_cast<double>(used.size()) / (kRrfConstant + 1);
+  for (size_t a : used) {
+    auto found = Nearest(anchor_vectors_[a], per_anchor);
+    if (!found.ok()) return found.status();
+    for (size_t rank = 0; rank < found->size(); ++rank) {
+      const Neighbor& n = (*found)[rank];
+      const float d = std::max(0.0f, n.distance);
+      auto [it, inserted] = at.emplace(n.label, pool.size());
+      if (inserted) pool.emplace_back(n.label, 0.0f, d);
+      Candidate& c = pool[it->second];
+      c.distance = std::min(c.distance, d);
+      if (q_.strategy == Strategy::kRrf) {
+        c.relevance += static_cast<float>(1.0 / (kRrfConstant + rank + 1) / rrf_max);
+      } else {
+        c.relevance = 1.0f - c.distance;
+      }
+    }
+  }
+  if (static_cast<int>(pool.size()) < depth) {
+    // Too few: fill from the exact nearest of the mean (the filters may be tight).
+    auto found = Nearest(centroid_, depth);
+    if (!found.ok()) return found.status();
+    for (const Neighbor& n : *found) {
+      if (at.contains(n.label)) continue;
+      Candidate c(n.label, 0.0f, 1.0f);
+      Vec v = VectorOf(n.label);
+      for (const Vec& a : anchor_vectors_)
+        c.distance = std::min(c.distance, 1 - Dot(v, a));
+      c.distance = std::max(0.0f, c.distance);
+      // Found by no anchor: after every fused candidate for rrf.
+      c.relevance = q_.strategy == Strategy::kRrf ? 0.0f : 1.0f - c.distance;
+      c.vector = std::move(v);
+      at.emplace(n.label, pool.size());
+      pool.push_back(std::move(c));
+    }
+  }
+  return pool;
+}
+
+double Run::TargetDeviation(int64_t position) const {
+  double sum = 0, weights = 0;
+  for (const Target& t : q_.targets) {
+    const float v = columns_.feature(t.feature, position);
+    const double dev = std::isnan(v)
+                           ? kMissingTargetDeviation
+                           : std::fabs(v - t.value) / columns_.spread(t.feature);
+    sum += t.weight * dev;
+    weights += t.weight;
+  }
+  return weights > 0 ? sum / weights : 0.0;
+}
+
+void Run::Score(std::vector<Candidate>* pool) {
+  const bool need_vectors = !negative_vectors_.empty();
+  const int popularity = *FindTrackFeature("popularity");
+  for (Candidate& c : *pool) {
+    double score = c.relevance;
+    if (q_.strategy == Strategy::kRrf && !centroid_.empty()) {
+      score += 1e-3 * (1.0 - c.distance);  // ties (and unfused fill) by similarity
+    }
+    if (need_vectors && c.vector.empty()) c.vector = VectorOf(c.label);
+    if (!negative_vectors_.empty()) {
+      float nearest = -1;
+      for (const Vec& n : negative_vectors_)
+        nearest = std::max(nearest, Dot(c.vector, n));
+      score -= kNegativeWeight * nearest;
+    }
+    if (!q_.targets.empty()) score -= kTargetStrength * TargetDeviation(c.label);
+    if (centroid_.empty()) {  // Knobs alone: ties by popularity.
+      const float pop = columns_.feature(popularity, c.label);
+      score += 1e-4 * (std::isnan(pop) ? 0.0 : pop / 100.0);
+    }
+    c.score = static_cast<float>(score);
+  }
+  std::sort(pool->begin(), pool->end(), [](const Candidate& a, const Candidate& b) {
+    return a.score != b.score ? a.score > b.score : a.label < b.label;
+  });
+}
+
+// Indexes into the sorted pool of the chosen results, at most `limit` tracks per
+// artist (0: no limit); candidates held back by the limit go to `overflow`.
+std::vector<size_t> Run::Select(const std::vector<Candidate>& pool, int limit,
+                                std::vector<size_t>* overflow) const {
+  std::vector<size_t> chosen;
+  absl::flat_hash_map<int32_t, int> per_artist;
+  auto fits = [&](size_t i) {
+    if (limit <= 0) return true;
+    for (int32_t a : columns_.artists(pool[i].label)) {
+      auto it = per_artist.find(a);
+      if (it != per_artist.end() && it->second >= limit) return false;
+    }
+    return true;
+  };
+  auto take = [&](size_t i) {
+    chosen.push_back(i);
+    for (int32_t a : columns_.artists(pool[i].label)) ++per_artist[a];
+  };
+  const size_t k = static_cast<size_t>(q_.k);
+  if (q_.mmr_lambda <= 0) {
+    for (size_t i = 0; i < pool.size() && chosen.size() < k; ++i) {
+      if (fits(i)) {
+        take(i);
+      } else {
+        overflow->push_back(i);
+      }
+    }
+    return chosen;
+  }
+  // MMR over the best MmrPool(k) candidates: lambda * score - (1 - lambda) * similarity
+  // to the nearest chosen result.
+  const double lambda = q_.mmr_lambda;
+  const size_t n = std::min(pool.size(), MmrPool());
+  std::vector<float> nearest(n, -1.0f);
+  std::vector<bool> done(n, false);
+  while (chosen.size() < k) {
+    size_t best = n;
+    double best_value = -std::numeric_limits<double>::infinity();
+    for (size_t i = 0; i < n; ++i) {
+      if (done[i]) continue;
+      if (!fits(i)) {
+        done[i] = true;
+        overflow->push_back(i);
+        continue;
+      }
+      const double value =
+          lambda * pool[i].score - (1 - lambda) * std::max(0.0f, nearest[i]);
+      if (value > best_value) {
+        best_value = value;
+        best = i;
+      }
+    }
+    if (best == n) break;
+    done[best] = true;
+    take(best);
+    for (size_t i = 0; i < n; ++i) {
+      if (!done[i])
+        nearest[i] = std::max(nearest[i], Dot(pool[i].vector, pool[best].vector));
+    }
+  }
+  std::sort(overflow->begin(), overflow->end());
+  return chosen;
+}
+
+int64_t Run::CountMatched() const {
+  int64_t matched = 0;
+  if (!q_.filter) {
+    matched = s_.audio_index().size();
+    for (int64_t label : excluded_) matched -= s_.recommendable(label);
+    return matched;
+  }
+  for (int64_t p = 0; p < s_.size(); ++p) {
+    matched += s_.recommendable(p) && Allowed(p);
+  }
+  return matched;
+}
+
+v1::Explanation Run::Explain(const Candidate& c) const {
+  v1::Explanation e;
+  for (const Target& t : q_.targets) {
+    const float v = columns_.feature(t.feature, c.label);
+    if (std::isnan(v)) continue;
+    v1::FeatureMatch* m = e.add_features();
+    m->set_feature(TrackFeatures()[t.feature].name);
+    m->set_value(v);
+    m->set_reference(t.value);
+    m->set_is_target(true);
+  }
+  if (anchors_.empty()) return e;
+  const Vec v = c.vector.empty() ? VectorOf(c.label) : c.vector;
+  const std::vector<size_t> used = Spread(
+      anchors_.size(), static_cast<int64_t>(anchors_.size()) * q_.k <= kExplainPairs
+                           ? anchors_.size()
+                           : kMaxFusedAnchors);
+  size_t closest = used.front();
+  float similarity = -2;
+  for (size_t a : used) {
+    const float sim = Dot(v, anchor_vectors_[a]);
+    if (sim > similarity) {
+      similarity = sim;
+      closest = a;
+    }
+  }
+  const int64_t anchor = anchors_[closest];
+  const v1::Track& track = s_.track(anchor);
+  e.set_closest_track_id(track.id());
+  e.set_closest_track_name(track.name());
+  e.set_closest_similarity(similarity);
+  std::vector<std::pair<double, int>> matches;
+  for (const char* name : kExplainable) {
+    const int f = *FindTrackFeature(name);
+    const float a = columns_.feature(f, anchor);
+    const float b = columns_.feature(f, c.label);
+    if (std::isnan(a) || std::isnan(b)) continue;
+    matches.push_back({std::fabs(a - b) / columns_.spread(f), f});
+  }
+  std::sort(matches.begin(), matches.end());
+  for (size_t i = 0; i < matches.size() && i < kExplainedFeatures; ++i) {
+    const int f = matches[i].second;
+    v1::FeatureMatch* m = e.add_features();
+    m->set_feature(TrackFeatures()[f].name);
+    m->set_value(columns_.feature(f, c.label));
+    m->set_reference(columns_.feature(f, anchor));
+  }
+  const v1::Track& result = s_.track(c.label);
+  for (const std::string& g : result.genres()) {
+    if (std::find(track.genres().begin(), track.genres().end(), g) !=
+        track.genres().end())
+      e.add_shared_genres(g);
+  }
+  return e;
+}
+
+absl::StatusOr<RecommendResult> Run::Answer() {
+  for (int64_t p : q_.playlist) excluded_.insert(s_.representative(p));
+  for (int64_t p : q_.negatives) {
+    excluded_.insert(s_.representative(p));
+    if (FeatureModel::HasCompleteAudio(s_.track(p))) {
+      negative_vectors_.push_back(VectorOf(p));
+    }
+  }
+  CollectAnchors();
+  const bool knobs = q_.filter.has_value() || !q_.targets.empty();
+  if (centroid_.empty() && !knobs) {
+    return absl::FailedPreconditionError(
+        "none of the playlist's or seeds' tracks has audio features to recommend from");
+  }
+  RecommendResult out;
+  out.strategy = q_.strategy;
+  out.matched = CountMatched();
+
+  const int64_t indexed = s_.audio_index().size();
+  const int limit = q_.max_per_artist.value_or(kDefaultMaxPerArtist);
+  int64_t depth = q_.k;
+  if (limit > 0) depth *= 2;
+  if (!q_.targets.empty()) depth = std::max<int64_t>(depth, kTargetPool);
+  if (q_.mmr_lambda > 0) depth = std::max<int64_t>(depth, 3 * int64_t{q_.k});
+  depth = std::min(depth, std::max<int64_t>(indexed, 1));
+  std::vector<Candidate> pool;
+  std::vector<size_t> chosen, overflow;
+  while (true) {
+    auto next = Pool(static_cast<int>(depth));
+    if (!next.ok()) return next.status();
+    pool = *std::move(next);
+    Score(&pool);
+    if (q_.mmr_lambda > 0) {
+      for (size_t i = 0; i < pool.size() && i < MmrPool(); ++i) {
+        if (pool[i].vector.empty()) pool[i].vector = VectorOf(pool[i].label);
+      }
+    }
+    overflow.clear();
+    chosen = Select(pool, limit, &overflow);
+    const bool exhausted = centroid_.empty() ||  // knobs alone: the pool held every track
+                           static_cast<int64_t>(pool.size()) < depth || depth >= indexed;
+    if (static_cast<int>(chosen.size()) >= q_.k || exhausted) break;
+    depth = std::min(depth * 4, indexed);
+  }
+  // The default limit gives way rather than leave the list short.
+  if (!q_.max_per_artist.has_value()) {
+    for (size_t i : overflow) {
+      if (static_cast<int>(chosen.size()) >= q_.k) break;
+      chosen.push_back(i);
+    }
+  }
+  out.results.reserve(chosen.size());
+  for (size_t i : chosen) {
+    const Candidate& c = pool[i];
+    out.results.push_back({c.label, c.distance, c.score, Explain(c)});
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* StrategyName(Strategy strategy) {
+  switch (strategy) {
+    case Strategy::kRrf:
+      return "rrf";
+    case Strategy::kBest:
+      return "best";
+    case Strategy::kCentroid:
+      break;
+  }
+  return "centroid";
+}
+
+absl::StatusOr<RecommendQuery> MakeRecommendQuery(const Snapshot& snapshot,
+                                                  std::vector<int64_t> playlist, int k,
+                                                  const v1::RecommendOptions& options,
+                                                  absl::string_view field) {
+  if (auto s = ValidateK(k, "k"); !s.ok()) return s;
+  const std::string f(field);
+  RecommendQuery q;
+  q.k = k;
+  q.playlist = std::move(playlist);
+  const std::string strategy =
+      options.strategy().empty() ? kDefaultStrategy : options.strategy();
+  if (strategy == "centroid") {
+    q.strategy = Strategy::kCentroid;
+  } else if (strategy == "rrf") {
+    q.strategy = Strategy::kRrf;
+  } else if (strategy == "best") {
+    q.strategy = Strategy::kBest;
+  } else {
+    return Invalid(f, ".strategy '",
+                   absl::StrCat(options.strategy().substr(0, 64),
+                                "' is not one of centroid, rrf, best"));
+  }
+  if (options.negative_track_ids_size() > kMaxNegatives) {
+    return Invalid(f, ".negative_track_ids",
+                   absl::StrCat(" must hold at most ", kMaxNegatives, " ids"));
+  }
+  auto negatives = ResolveIds(
+      snapshot,
+      {options.negative_track_ids().begin(), options.negative_track_ids().end()},
+      f + ".negative_track_ids");
+  if (!negatives.ok()) return negatives.status();
+  q.negatives = *std::move(negatives);
+
+  const int seeds = options.seed_track_ids_size() + options.seed_artists_size() +
+                    options.seed_genres_size();
+  if (seeds > kMaxSeeds) {
+    return Invalid(
+        f, ".seed_track_ids, seed_artists and seed_genres",
+        absl::StrCat(" hold ", seeds, " seeds; at most ", kMaxSeeds, " in total"));
+  }
+  auto seed_tracks = ResolveIds(
+      snapshot, {options.seed_track_ids().begin(), options.seed_track_ids().end()},
+      f + ".seed_track_ids");
+  if (!seed_tracks.ok()) return seed_tracks.status();
+  q.playlist.insert(q.playlist.end(), seed_tracks->begin(), seed_tracks->end());
+  const TrackColumns& columns = snapshot.columns();
+  for (int i = 0; i < options.seed_artists_size(); ++i) {
+    std::vector<int32_t> ids = columns.FindArtists(options.seed_artists(i));
+    if (ids.empty()) {
+      return absl::NotFoundError(absl::StrCat(f, ".seed_artists[", i, "]: no artist '",
+                                              options.seed_artists(i).substr(0, 64),
+                                              "' in snapshot ", snapshot.version()));
+    }
+    q.seed_artists.insert(q.seed_artists.end(), ids.begin(), ids.end());
+  }
+  for (int i = 0; i < options.seed_genres_size(); ++i) {
+    std::optional<int32_t> id = columns.FindGenre(options.seed_genres(i));
+    if (!id) {
+      return absl::NotFoundError(absl::StrCat(
+          f, ".seed_genres[", i, "]: no track has genre '",
+          options.seed_genres(i).substr(0, 64), "' in snapshot ", snapshot.version()));
+    }
+    q.seed_genres.push_back(*id);
+  }
+
+  auto filter = TrackFilter::Create(options.filter(), columns, f + ".filter");
+  if (!filter.ok()) return filter.status();
+  if (!filter->empty()) q.filter = *filter;
+
+  std::vector<bool> targeted(TrackFeatures().size(), false);
+  for (int i = 0; i < options.targets_size(); ++i) {
+    const v1::FeatureTarget& t = options.targets(i);
+    std::optional<int> feature = FindTrackFeature(t.feature());
+    if (!feature) {
+      return Invalid(f,
+                     absl::StrCat(".targets[", i, "]: target_", t.feature().substr(0, 64),
+                                  " is not a knob; features are "),
+                     TrackFeatureNames());
+    }
+    const TrackFeature& info = TrackFeatures()[*feature];
+    const std::string knob = absl::StrCat("target_", info.name);
+    if (targeted[*feature]) return Invalid(knob, " is given twice");
+    targeted[*feature] = true;
+    if (!(t.value() >= info.lowest && t.value() <= info.highest)) {
+      return Invalid(knob, absl::StrCat(" = ", t.value(), " is outside ", info.lowest,
+                                        "..", info.highest));
+    }
+    if (!(t.weight() >= 0 && t.weight() <= kMaxTargetWeight)) {
+      return Invalid(knob, absl::StrCat(" weight ", t.weight(), " is outside 0..",
+                                        kMaxTargetWeight));
+    }
+    q.targets.push_back({*feature, t.value(), t.weight() == 0 ? 1.0 : t.weight()});
+  }
+  if (options.has_max_per_artist()) {
+    if (options.max_per_artist() < 0) {
+      return Invalid(f, ".max_per_artist",
+                     absl::StrCat(" = ", options.max_per_artist(), " must be >= 0"));
+    }
+    q.max_per_artist = options.max_per_artist();
+  }
+  const double mmr = options.mmr_lambda();
+  if (!(mmr >= 0 && mmr <= 1)) {
+    return Invalid(f, ".mmr_lambda", absl::StrCat(" = ", mmr, " is outside 0..1"));
+  }
+  if (mmr > 0 && k > kMaxMmrK) {
+    return Invalid(f, ".mmr_lambda",
+                   absl::StrCat(" needs k <= ", kMaxMmrK, ", got k = ", k));
+  }
+  q.mmr_lambda = mmr;
+  if (q.playlist.empty() && q.seed_artists.empty() && q.seed_genres.empty() &&
+      q.targets.empty() && !q.filter) {
+    return Invalid("track_ids, a seed (", f,
+                   ".seed_track_ids, seed_artists, seed_genres), a target or a filter "
+                   "is required");
+  }
+  return q;
+}
+
+absl::StatusOr<RecommendResult> Recommend(const Snapshot& snapshot,
+                                          const RecommendQuery& query) {
+  return Run(snapshot, query).Answer();
+}
+
+}  // namespace cratedig::query

@@ -1,0 +1,403 @@
+#include "query_service/recommender.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "common/testing/synthetic_catalog.h"
+#include "gtest/gtest.h"
+#include "trainer_service/snapshot_builder.h"
+
+namespace cratedig::query {
+namespace {
+
+class RecommenderTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = new std::string(::testing::TempDir() + "/recommender_test." +
+                            std::to_string(::getpid()));
+    std::filesystem::remove_all(*root_);
+    std::vector<v1::Track> tracks = testing::SyntheticTracks(3000, 21);
+    // Track 1 is track 0 under another id; track 2 lacks audio features.
+    tracks[1].set_name(tracks[0].name());
+    *tracks[1].mutable_artists() = tracks[0].artists();
+    tracks[2].clear_audio_features();
+    trainer::BuildOptions options;
+    options.recommend_exhaustive_below = 0;  // The graph, as at 1.2M tracks.
+    auto manifest = trainer::BuildSnapshot(tracks, {}, options, *root_, "000001");
+    ASSERT_TRUE(manifest.ok()) << manifest.status();
+    auto loaded = Snapshot::Load(*root_ + "/000001");
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    snapshot_ = new std::shared_ptr<const Snapshot>(*loaded);
+  }
+  void SetUp() override { ASSERT_NE(snapshot_, nullptr) << "no snapshot"; }
+  const Snapshot& snapshot() { return **snapshot_; }
+
+  absl::StatusOr<RecommendResult> Ask(std::vector<int64_t> playlist, int k,
+                                      const v1::RecommendOptions& options) {
+    auto query = MakeRecommendQuery(snapshot(), std::move(playlist), k, options);
+    if (!query.ok()) return query.status();
+    return Recommend(snapshot(), *query);
+  }
+  RecommendResult MustAsk(std::vector<int64_t> playlist, int k,
+                          const v1::RecommendOptions& options) {
+    auto result = Ask(std::move(playlist), k, options);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *std::move(result) : RecommendResult();
+  }
+
+  double Energy(int64_t position) {
+    return snapshot().track(position).audio_features().energy();
+  }
+  double MeanEnergy(const RecommendResult& r) {
+    double sum = 0;
+    for (const Recommendation& x : r.results) sum += Energy(x.position);
+    return r.results.empty() ? 0 : sum / r.results.size();
+  }
+
+  // Brute force: the recommendable positions passing `pred`, the playlist's duplicates
+  // left out.
+  template <typename Pred>
+  absl::flat_hash_set<int64_t> Passing(const std::vector<int64_t>& playlist, Pred pred) {
+    absl::flat_hash_set<int64_t> excluded;
+    for (int64_t p : playlist) excluded.insert(snapshot().representative(p));
+    absl::flat_hash_set<int64_t> out;
+    for (int64_t i = 0; i < snapshot().size(); ++i) {
+      if (snapshot().recommendable(i) && !excluded.contains(i) &&
+          pred(snapshot().track(i))) {
+        out.insert(i);
+      }
+    }
+    return out;
+  }
+
+  static std::string* root_;
+  static std::shared_ptr<const Snapshot>* snapshot_;
+};
+
+std::string* RecommenderTest::root_ = nullptr;
+std::shared_ptr<const Snapshot>* RecommenderTest::snapshot_ = nullptr;
+
+v1::RecommendOptions Range(const std::string& feature, std::optional<double> min,
+                           std::optional<double> max) {
+  v1::RecommendOptions o;
+  v1::FeatureRange* r = o.mutable_filter()->add_features();
+  r->set_feature(feature);
+  if (min) r->set_min(*min);
+  if (max) r->set_max(*max);
+  return o;
+}
+
+TEST_F(RecommenderTest, EveryKnobHoldsAndMatchedAgreesWithBruteForce) {
+  const std::vector<int64_t> playlist = {0, 10, 20};
+  for (const TrackFeature& f : TrackFeatures()) {
+    const std::string name = f.name;
+    // A bound around the middle of the catalog's values.
+    std::vector<double> values;
+    for (int64_t i = 0; i < snapshot().size(); ++i) {
+      const float v = snapshot().columns().feature(*FindTrackFeature(name), i);
+      if (!std::isnan(v)) values.push_back(v);
+    }
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+    double lo = values.front(), hi = values.back();
+    if (values.size() > 4) {
+      lo = (values[values.size() / 3] + values[values.size() / 3 + 1]) / 2;
+      hi = (values[values.size() * 2 / 3] + values[values.size() * 2 / 3 + 1]) / 2;
+    }
+    const int fi = *FindTrackFeature(name);
+    for (auto strategy : {"centroid", "rrf"}) {
+      v1::RecommendOptions o = Range(name, lo, hi);
+      o.set_strategy(strategy);
+      o.set_max_per_artist(0);
+      RecommendResult r = MustAsk(playlist, 40, o);
+      auto want = Passing(playlist, [&](const v1::Track&) { return true; });
+      absl::flat_hash_set<int64_t> passing;
+      for (int64_t p : want) {
+        const float v = snapshot().columns().feature(fi, p);
+        if (!std::isnan(v) && v >= lo && v <= hi) passing.insert(p);
+      }
+      EXPECT_EQ(r.matched, static_cast<int64_t>(passing.size())) << name;
+      EXPECT_EQ(r.results.size(), std::min<size_t>(40, passing.size())) << name;
+      for (const Recommendation& x : r.results) {
+        EXPECT_TRUE(passing.contains(x.position)) << name << " " << x.position;
+      }
+    }
+  }
+}
+
+TEST_F(RecommenderTest, TightFiltersStillFillKWithTheExactlyFilteredTracks) {
+  v1::RecommendOptions o = Range("energy", 0.9, {});
+  o.mutable_filter()->add_genres("jazz");
+  o.mutable_filter()->set_year_min(1990);
+  o.mutable_filter()->set_explicit_(false);
+  o.set_max_per_artist(0);
+  const std::vector<int64_t> playlist = {5, 6, 7};
+  auto want = Passing(playlist, [](const v1::Track& t) {
+    return t.audio_features().energy() >= 0.9 &&
+           std::find(t.genres().begin(), t.genres().end(), "jazz") != t.genres().end() &&
+           t.album().release_date().year() >= 1990 && !t.explicit_();
+  });
+  ASSERT_GT(want.size(), 5u);
+  ASSERT_LT(want.size(), 100u);
+  for (auto strategy : {"centroid", "rrf", "best"}) {
+    o.set_strategy(strategy);
+    RecommendResult r = MustAsk(playlist, 5, o);
+    EXPECT_EQ(r.results.size(), 5u) << strategy;
+    RecommendResult all = MustAsk(playlist, 1000, o);
+    absl::flat_hash_set<int64_t> got;
+    for (const Recommendation& x : all.results) got.insert(x.position);
+    EXPECT_EQ(got, want) << strategy;
+    EXPECT_EQ(all.matched, static_cast<int64_t>(want.size()));
+  }
+}
+
+TEST_F(RecommenderTest, ATargetMovesTheResultsMeanTowardIt) {
+  const std::vector<int64_t> playlist = {3, 4, 5, 6};
+  v1::RecommendOptions plain;
+  const double base = MeanEnergy(MustAsk(playlist, 50, plain));
+  double means[2];
+  int i = 0;
+  for (double target : {0.2, 0.8}) {
+    v1::RecommendOptions o;
+    v1::FeatureTarget* t = o.add_targets();
+    t->set_feature("energy");
+    t->set_value(target);
+    means[i++] = MeanEnergy(MustAsk(playlist, 50, o));
+  }
+  std::cerr << "mean energy of the top 50: no target " << base << ", target 0.2 "
+            << means[0] << ", target 0.8 " << means[1] << "\n";
+  EXPECT_LT(std::fabs(means[0] - 0.2), std::fabs(base - 0.2));
+  EXPECT_LT(std::fabs(means[1] - 0.8), std::fabs(base - 0.8));
+  EXPECT_GT(means[1] - means[0], 0.3);
+
+  // Tempo in BPM, with knobs alone: the results sit around the target.
+  v1::RecommendOptions tempo;
+  v1::FeatureTarget* t = tempo.add_targets();
+  t->set_feature("tempo");
+  t->set_value(150);
+  RecommendResult r = MustAsk({}, 20, tempo);
+  ASSERT_EQ(r.results.size(), 20u);
+  for (const Recommendation& x : r.results) {
+    EXPECT_NEAR(snapshot().track(x.position).audio_features().tempo(), 150, 5);
+    ASSERT_GT(x.explanation.features_size(), 0);
+    EXPECT_EQ(x.explanation.features(0).feature(), "tempo");
+    EXPECT_TRUE(x.explanation.features(0).is_target());
+  }
+}
+
+TEST_F(RecommenderTest, KnobsAloneReturnEveryTrackInsideTheBoundsUpToK) {
+  v1::RecommendOptions o = Range("tempo", 120, 125);
+  auto want = Passing({}, [](const v1::Track& t) {
+    return t.audio_features().tempo() >= 120 && t.audio_features().tempo() <= 125;
+  });
+  o.set_max_per_artist(0);
+  RecommendResult r = MustAsk({}, 10000, o);
+  EXPECT_EQ(r.matched, static_cast<int64_t>(want.size()));
+  absl::flat_hash_set<int64_t> got;
+  for (const Recommendation& x : r.results) got.insert(x.position);
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(RecommenderTest, NeverThePlaylistItsDuplicatesOrTheNegatives) {
+  v1::RecommendOptions o;
+  o.set_max_per_artist(0);
+  o.add_negative_track_ids(snapshot().track(50).id());
+  for (auto strategy : {"centroid", "rrf", "best"}) {
+    o.set_strategy(strategy);
+    RecommendResult r = MustAsk({0, 30}, 10000, o);
+    for (const Recommendation& x : r.results) {
+      EXPECT_NE(x.position, 0);
+      EXPECT_NE(x.position, 1) << "the duplicate of track 0";
+      EXPECT_NE(x.position, 2) << "no audio features";
+      EXPECT_NE(x.position, 30);
+      EXPECT_NE(x.position, 50) << "a negative";
+    }
+    // k = 10,000 exceeds the catalog: every other recommendable track, once each.
+    absl::flat_hash_set<int64_t> seen;
+    for (const Recommendation& x : r.results) EXPECT_TRUE(seen.insert(x.position).second);
+    EXPECT_EQ(static_cast<int64_t>(r.results.size()), r.matched) << strategy;
+    EXPECT_EQ(r.matched, snapshot().audio_index().size() - 3);
+  }
+}
+
+TEST_F(RecommenderTest, NegativesPushTheResultsAway) {
+  const std::vector<int64_t> playlist = {8, 9, 10};
+  v1::RecommendOptions o;
+  const std::vector<float> neg = snapshot().features().Transform(snapshot().track(11));
+  auto similarity = [&](const RecommendResult& r) {
+    double sum = 0;
+    for (const Recommendation& x : r.results) {
+      std::vector<float> v =
+          snapshot().features().Transform(snapshot().track(x.position));
+      for (size_t d = 0; d < v.size(); ++d) sum += v[d] * neg[d];
+    }
+    return sum / r.results.size();
+  };
+  for (auto strategy : {"centroid", "rrf", "best"}) {
+    o.set_strategy(strategy);
+    o.clear_negative_track_ids();
+    const double before = similarity(MustAsk(playlist, 20, o));
+    o.add_negative_track_ids(snapshot().track(11).id());
+    const double after = similarity(MustAsk(playlist, 20, o));
+    EXPECT_LT(after, before) << strategy;
+  }
+}
+
+TEST_F(RecommenderTest, MaxPerArtistHolds) {
+  auto per_artist = [&](const RecommendResult& r) {
+    absl::flat_hash_map<std::string, int> count;
+    int most = 0;
+    for (const Recommendation& x : r.results) {
+      most = std::max(most, ++count[snapshot().track(x.position).artists(0).id()]);
+    }
+    return most;
+  };
+  v1::RecommendOptions o;
+  for (auto strategy : {"centroid", "rrf", "best"}) {
+    o.set_strategy(strategy);
+    o.clear_max_per_artist();
+    RecommendResult r = MustAsk({12, 13}, 40, o);
+    EXPECT_EQ(r.results.size(), 40u);
+    EXPECT_LE(per_artist(r), kDefaultMaxPerArtist) << strategy;
+    o.set_max_per_artist(1);
+    r = MustAsk({12, 13}, 40, o);
+    EXPECT_EQ(r.results.size(), 40u);
+    EXPECT_EQ(per_artist(r), 1) << strategy;
+    // 50 artists: a strict limit of 1 cannot give 60.
+    EXPECT_EQ(MustAsk({12, 13}, 60, o).results.size(), 50u);
+    // The default limit gives way to fill k.
+    o.clear_max_per_artist();
+    EXPECT_EQ(MustAsk({12, 13}, 1000, o).results.size(), 1000u);
+  }
+}
+
+TEST_F(RecommenderTest, MmrSpreadsTheResults) {
+  auto spread = [&](const RecommendResult& r) {
+    std::vector<std::vector<float>> v;
+    for (const Recommendation& x : r.results)
+      v.push_back(snapshot().features().Transform(snapshot().track(x.position)));
+    double sum = 0;
+    int pairs = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      for (size_t j = i + 1; j < v.size(); ++j, ++pairs) {
+        for (size_t d = 0; d < v[i].size(); ++d) sum += v[i][d] * v[j][d];
+      }
+    }
+    return sum / pairs;
+  };
+  v1::RecommendOptions o;
+  o.set_max_per_artist(0);
+  const double plain = spread(MustAsk({14, 15}, 20, o));
+  o.set_mmr_lambda(0.5);
+  RecommendResult mmr = MustAsk({14, 15}, 20, o);
+  EXPECT_EQ(mmr.results.size(), 20u);
+  EXPECT_LT(spread(mmr), plain);
+}
+
+TEST_F(RecommenderTest, SeedsArtistsAndGenres) {
+  const v1::Track& t = snapshot().track(100);
+  v1::RecommendOptions o;
+  o.add_seed_artists(t.artists(0).id());
+  o.add_seed_genres("soul");
+  o.add_seed_track_ids(snapshot().track(101).id());
+  RecommendResult r = MustAsk({}, 10, o);
+  ASSERT_EQ(r.results.size(), 10u);
+  for (const Recommendation& x : r.results) {
+    EXPECT_NE(x.position, 101);
+    EXPECT_FALSE(x.explanation.closest_track_id().empty());
+  }
+  // By name too.
+  v1::RecommendOptions by_name;
+  by_name.add_seed_artists(t.artists(0).name());
+  EXPECT_EQ(MustAsk({}, 10, by_name).results.size(), 10u);
+}
+
+TEST_F(RecommenderTest, ExplanationsNameTheClosestPlaylistTrack) {
+  const std::vector<int64_t> playlist = {20, 21, 22, 23};
+  v1::RecommendOptions o;
+  o.set_strategy("best");
+  RecommendResult r = MustAsk(playlist, 10, o);
+  ASSERT_EQ(r.results.size(), 10u);
+  for (const Recommendation& x : r.results) {
+    const v1::Explanation& e = x.explanation;
+    std::vector<float> v = snapshot().features().Transform(snapshot().track(x.position));
+    float best = -2;
+    std::string best_id;
+    for (int64_t p : playlist) {
+      std::vector<float> a = snapshot().features().Transform(snapshot().track(p));
+      float dot = 0;
+      for (size_t d = 0; d < v.size(); ++d) dot += v[d] * a[d];
+      if (dot > best) {
+        best = dot;
+        best_id = snapshot().track(p).id();
+      }
+    }
+    EXPECT_EQ(e.closest_track_id(), best_id);
+    EXPECT_NEAR(e.closest_similarity(), best, 1e-4);
+    EXPECT_NEAR(x.distance, 1 - best, 1e-4);
+    EXPECT_EQ(e.features_size(), 3);
+  }
+}
+
+TEST_F(RecommenderTest, BadKnobsAreInvalidArgumentNamingThem) {
+  auto message = [&](const v1::RecommendOptions& o, absl::StatusCode code,
+                     std::vector<int64_t> playlist = {0}) {
+    auto r = Ask(std::move(playlist), 10, o);
+    EXPECT_EQ(r.status().code(), code) << r.status();
+    return std::string(r.status().message());
+  };
+  const auto kInvalid = absl::StatusCode::kInvalidArgument;
+  v1::RecommendOptions o;
+  o.set_strategy("median");
+  EXPECT_NE(message(o, kInvalid).find("options.strategy 'median'"), std::string::npos);
+  o.Clear();
+  o.add_targets()->set_feature("energetic");
+  EXPECT_NE(message(o, kInvalid).find("target_energetic is not a knob"),
+            std::string::npos);
+  o.Clear();
+  v1::FeatureTarget* t = o.add_targets();
+  t->set_feature("energy");
+  t->set_value(1.5);
+  EXPECT_NE(message(o, kInvalid).find("target_energy = 1.5 is outside 0..1"),
+            std::string::npos);
+  t->set_value(0.5);
+  *o.add_targets() = *t;
+  EXPECT_NE(message(o, kInvalid).find("target_energy is given twice"), std::string::npos);
+  o = Range("tempo", {}, -1);
+  EXPECT_NE(message(o, kInvalid).find("max_tempo = -1"), std::string::npos);
+  o = Range("loudness_db", 1, {});
+  EXPECT_NE(message(o, kInvalid).find("'loudness_db'"), std::string::npos);
+  o.Clear();
+  o.set_max_per_artist(-1);
+  EXPECT_NE(message(o, kInvalid).find("options.max_per_artist"), std::string::npos);
+  o.Clear();
+  o.set_mmr_lambda(2);
+  EXPECT_NE(message(o, kInvalid).find("options.mmr_lambda"), std::string::npos);
+  o.Clear();
+  for (int i = 0; i < 6; ++i) o.add_seed_genres("pop");
+  EXPECT_NE(message(o, kInvalid).find("6 seeds; at most 5"), std::string::npos);
+  o.Clear();
+  EXPECT_NE(message(o, kInvalid, {}).find("is required"), std::string::npos);
+  o.add_seed_genres("polka");
+  EXPECT_NE(message(o, absl::StatusCode::kNotFound).find("options.seed_genres[0]"),
+            std::string::npos);
+  o.Clear();
+  o.add_seed_artists("Nobody At All");
+  EXPECT_NE(message(o, absl::StatusCode::kNotFound).find("options.seed_artists[0]"),
+            std::string::npos);
+  o.Clear();
+  o.add_negative_track_ids("0000000000000000000000");
+  EXPECT_NE(message(o, absl::StatusCode::kNotFound).find("options.negative_track_ids[0]"),
+            std::string::npos);
+  // A playlist of tracks without audio features and no knob.
+  EXPECT_NE(message(v1::RecommendOptions(), absl::StatusCode::kFailedPrecondition, {2})
+                .find("audio features"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace cratedig::query
