@@ -135,12 +135,6 @@ grpc::Status QueryGrpcService::Predict(grpc::ServerContext* context,
     return ToGrpcStatus(absl::InvalidArgumentError(
         "search, playlist_positions/playlist_track_ids or recommender_options required"));
   }
-  if (request->playlist_positions_size() + request->playlist_track_ids_size() >
-      kMaxPlaylist) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
-        absl::StrCat("playlist_positions and playlist_track_ids must hold at most ",
-                     kMaxPlaylist, " tracks together")));
-  }
   int search_k =
       request->search_neighbors() ? request->search_neighbors() : kDefaultNeighbors;
   int rec_k = request->recommender_neighbors() ? request->recommender_neighbors()
