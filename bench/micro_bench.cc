@@ -23,6 +23,7 @@
 #include "common/text.h"
 #include "common/text_embedder.h"
 #include "query_service/query_engine.h"
+#include "query_service/recommender.h"
 #include "query_service/snapshot.h"
 #include "trainer_service/snapshot_builder.h"
 
@@ -262,7 +263,11 @@ void BM_QueryRecommend(benchmark::State& state) {
     for (int i = 1 + static_cast<int>(rng() % 10); i > 0; --i) {
       playlist.push_back(static_cast<int64_t>(rng() % snapshot->size()));
     }
-    benchmark::DoNotOptimize(cratedig::query::Recommend(*snapshot, playlist, 10));
+    // Default options: strategy centroid, at most 3 results per artist.
+    auto query = cratedig::query::MakeRecommendQuery(*snapshot, std::move(playlist), 10,
+                                                     cratedig::v1::RecommendOptions());
+    if (query.ok())
+      benchmark::DoNotOptimize(cratedig::query::Recommend(*snapshot, *query));
   }
   state.SetItemsProcessed(state.iterations());
 }
