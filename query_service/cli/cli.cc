@@ -29,8 +29,14 @@ constexpr Subcommand kSubcommands[] = {
     {"status", "cratedig status [--server=ADDR] [--json]", 0, 0, RunStatus},
     {"search", "cratedig search [--server=ADDR] [--k=N] [--json] QUERY...|-", 1,
      kUnlimited, RunSearch},
-    {"recommend", "cratedig recommend [--server=ADDR] [--k=N] [--json] ID...|-", 1,
-     kUnlimited, RunRecommend},
+    {"recommend",
+     "cratedig recommend [--server=ADDR] [--k=N] [--json] "
+     "[--strategy=centroid|rrf|best]\n"
+     "      [--negative=ID]... [--seed_track=ID]... [--seed_artist=ID|NAME]...\n"
+     "      [--seed_genre=G]... [--genre=G]... [--year_min=Y] [--year_max=Y]\n"
+     "      [--explicit=true|false] [--exclude_artist=ID|NAME]... [--max_per_artist=N]\n"
+     "      [--mmr_lambda=L] [--min_X=V] [--max_X=V] [--target_X=V]... [ID...|-]",
+     0, kUnlimited, RunRecommend},
     {"tracks", "cratedig tracks [--server=ADDR] [--json] ID...|-", 1, kUnlimited,
      RunTracks},
     {"predict", "cratedig predict [--server=ADDR] [--json] REQUEST.json|-", 1, 1,
@@ -71,6 +77,9 @@ std::string UsageText() {
   absl::StrAppend(
       &text,
       "\nIds may be bare Spotify ids, spotify:track:ID or open.spotify.com URLs.\n"
+      "Recommend's X: acousticness, danceability, duration_ms, energy,\n"
+      "instrumentalness, key, liveness, loudness (dB), mode, popularity, speechiness,\n"
+      "tempo (BPM), time_signature, valence (docs/recommend.md).\n"
       "A lone \"-\" for QUERY or IDs reads one request per line from standard\n"
       "input and prints one JSON document per line. --timeout=SECONDS bounds each\n"
       "RPC (default 30, import and train 1800). --tls_ca_file turns TLS on;\n"

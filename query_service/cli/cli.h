@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "query_service/cli/recommend_args.h"
+
 namespace cratedig::cli {
 
 /// Exit codes: success, a failed command (RPC or input error), a usage error.
@@ -29,6 +31,8 @@ struct CliOptions {
   bool json = false;
   /// Deadline per RPC in seconds; unset means 30, or 1800 for import and train.
   std::optional<double> timeout_seconds;
+  /// Strategy, negatives, seeds, filters, targets (recommend).
+  RecommendFlags recommend;
   /// PEM certificate of the CA that signed the daemons' certificates; empty: plaintext.
   std::string tls_ca_file;
   /// Name the daemons' certificates are checked against; empty: the address's host.

@@ -50,6 +50,7 @@ class FakeQueryService final : public v1::QueryService::Service {
 
   grpc::Status Recommend(grpc::ServerContext*, const v1::RecommendRequest* request,
                          v1::RecommendResponse* response) override {
+    last_recommend_ = *request;
     for (const std::string& id : request->track_ids()) {
       AddResult(id, "seed", 0.0f, response->add_results());
     }
@@ -89,9 +90,11 @@ class FakeQueryService final : public v1::QueryService::Service {
   }
 
   void set_loaded(bool loaded) { loaded_ = loaded; }
+  const v1::RecommendRequest& last_recommend() const { return last_recommend_; }
 
  private:
   bool loaded_ = true;
+  v1::RecommendRequest last_recommend_;
 };
 
 class FakeCatalogService final : public v1::CatalogService::Service {
@@ -203,6 +206,42 @@ TEST_F(CliCommandsTest, RecommendNormalizesIdsAndPassesOthersThrough) {
   EXPECT_EQ(output.code, kExitOk) << output.err;
   EXPECT_THAT(output.out, HasSubstr(absl::StrCat(R"("track_id":")", kId, R"(")")));
   EXPECT_THAT(output.out, HasSubstr(R"("track_id":"junk")"));
+}
+
+TEST_F(CliCommandsTest, RecommendSendsTheKnobs) {
+  options_.recommend.strategy = "best";
+  options_.recommend.negatives = {absl::StrCat("spotify:track:", kId)};
+  options_.recommend.genres = {"rock", "jazz"};
+  options_.recommend.year_min = 1990;
+  options_.recommend.explicit_ = true;
+  options_.recommend.max_per_artist = 2;
+  options_.recommend.seed_artists = {"Pink Floyd"};
+  options_.recommend.seed_genres = {"rock"};
+  options_.recommend.knobs = {{"target_energy", 0.8}, {"min_tempo", 120}};
+  Output output = Run({"recommend"});  // Seedless: knobs alone.
+  EXPECT_EQ(output.code, kExitOk) << output.err;
+  const v1::RecommendOptions& o = query_service_.last_recommend().options();
+  EXPECT_EQ(o.strategy(), "best");
+  ASSERT_EQ(o.negative_track_ids_size(), 1);
+  EXPECT_EQ(o.negative_track_ids(0), kId);
+  EXPECT_EQ(o.filter().genres_size(), 2);
+  EXPECT_EQ(o.filter().year_min(), 1990);
+  EXPECT_FALSE(o.filter().has_year_max());
+  EXPECT_TRUE(o.filter().explicit_());
+  EXPECT_EQ(o.max_per_artist(), 2);
+  EXPECT_EQ(o.seed_artists(0), "Pink Floyd");
+  EXPECT_EQ(o.seed_genres(0), "rock");
+  ASSERT_EQ(o.targets_size(), 1);
+  EXPECT_EQ(o.targets(0).feature(), "energy");
+  ASSERT_EQ(o.filter().features_size(), 1);
+  EXPECT_EQ(o.filter().features(0).feature(), "tempo");
+  EXPECT_EQ(o.filter().features(0).min(), 120);
+  EXPECT_FALSE(o.filter().features(0).has_max());
+  // No knob: no options beyond the defaults.
+  options_.recommend = RecommendFlags();
+  EXPECT_EQ(Run({"recommend", kId}).code, kExitOk);
+  EXPECT_FALSE(query_service_.last_recommend().options().has_filter());
+  EXPECT_FALSE(query_service_.last_recommend().options().has_max_per_artist());
 }
 
 TEST_F(CliCommandsTest, BatchTracksPrintsOneDocumentPerLine) {

@@ -6,6 +6,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "query_service/cli/recommend_args.h"
 
 namespace cratedig::cli {
 namespace {
@@ -62,6 +63,60 @@ std::string CheckFlags(const std::vector<std::string>& args) {
     }
   }
   return "";
+}
+
+std::vector<std::string> RepeatedFlagValues(const std::vector<std::string>& args,
+                                            const std::string& name) {
+  std::vector<std::string> values;
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    const size_t equals = arg.find('=');
+    if (arg.substr(0, equals) != name) continue;
+    if (equals != absl::string_view::npos) {
+      values.emplace_back(arg.substr(equals + 1));
+    } else if (i + 1 < args.size()) {
+      values.push_back(args[++i]);
+    }
+  }
+  return values;
+}
+
+std::vector<std::pair<std::string, std::string>> ExtractKnobs(
+    std::vector<std::string>* args, std::string* error) {
+  std::vector<std::pair<std::string, std::string>> knobs;
+  std::vector<std::string> kept;
+  for (size_t i = 0; i < args->size(); ++i) {
+    const std::string& original = (*args)[i];
+    if (original == "--") {
+      kept.insert(kept.end(), args->begin() + i, args->end());
+      break;
+    }
+    absl::string_view arg = original;
+    if (arg.size() < 2 || arg[0] != '-') {
+      kept.push_back(original);
+      continue;
+    }
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    const size_t equals = arg.find('=');
+    const std::string name(arg.substr(0, equals));
+    if (!IsKnobName(name) || absl::FindCommandLineFlag(name) != nullptr) {
+      kept.push_back(original);
+      continue;
+    }
+    if (equals != absl::string_view::npos) {
+      knobs.emplace_back(name, std::string(arg.substr(equals + 1)));
+    } else if (i + 1 < args->size()) {
+      knobs.emplace_back(name, (*args)[++i]);
+    } else {
+      *error = absl::StrCat("missing value for --", name);
+      return knobs;
+    }
+  }
+  *args = std::move(kept);
+  return knobs;
 }
 
 }  // namespace cratedig::cli

@@ -5,6 +5,7 @@
 // instead.
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cratedig::cli {
@@ -15,5 +16,17 @@ namespace cratedig::cli {
 /// ParseCommandLine() then sets again. Leaves the check to absl from the first help flag,
 /// --flagfile, --fromenv or --undefok on.
 std::string CheckFlags(const std::vector<std::string>& args);
+
+/// Every value given to the flag `name` in `args`, in order ("--name=V", "--name V"), up
+/// to "--": for flags that may be repeated (absl keeps only the last).
+std::vector<std::string> RepeatedFlagValues(const std::vector<std::string>& args,
+                                            const std::string& name);
+
+/// Remove the knob arguments (--min_X, --max_X, --target_X, with "=V" or a separate V)
+/// that are not flags of their own from `args` (argv without the program name) and
+/// return them as (name, value) in order. Returns the complaint in `error` for a knob
+/// without a value.
+std::vector<std::pair<std::string, std::string>> ExtractKnobs(
+    std::vector<std::string>* args, std::string* error);
 
 }  // namespace cratedig::cli

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 
@@ -33,6 +36,37 @@ TEST(FlagCheckTest, RejectsBadOrMissingValues) {
   EXPECT_EQ(CheckFlags({"--cli_test_timeout=soon"}),
             "invalid value 'soon' for --cli_test_timeout");
   EXPECT_EQ(CheckFlags({"status", "--cli_test_k"}), "missing value for --cli_test_k");
+}
+
+TEST(FlagCheckTest, RepeatedFlagValuesKeepsEveryOccurrence) {
+  EXPECT_EQ(RepeatedFlagValues({"--genre=rock", "recommend", "-genre", "jazz pop",
+                                "--genres=x", "--genre=", "--", "--genre=no"},
+                               "genre"),
+            (std::vector<std::string>{"rock", "jazz pop", ""}));
+  EXPECT_TRUE(RepeatedFlagValues({"--genre"}, "genre").empty());
+}
+
+TEST(FlagCheckTest, ExtractKnobsTakesOutMinMaxAndTargetArguments) {
+  std::vector<std::string> args = {
+      "recommend",        "--target_energy=0.8", "--min_tempo", "120", "--cli_test_k=5",
+      "-max_loudness=-3", "--target_foo=1",      "ID",          "--",  "--min_x=1"};
+  std::string error;
+  auto knobs = ExtractKnobs(&args, &error);
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(knobs,
+            (std::vector<std::pair<std::string, std::string>>{{"target_energy", "0.8"},
+                                                              {"min_tempo", "120"},
+                                                              {"max_loudness", "-3"},
+                                                              {"target_foo", "1"}}));
+  EXPECT_EQ(args, (std::vector<std::string>{"recommend", "--cli_test_k=5", "ID", "--",
+                                            "--min_x=1"}));
+  std::vector<std::string> missing = {"--target_energy"};
+  ExtractKnobs(&missing, &error);
+  EXPECT_EQ(error, "missing value for --target_energy");
+  // A real flag of that shape stays a flag.
+  std::vector<std::string> real = {"--max_per_artist=2"};
+  EXPECT_TRUE(ExtractKnobs(&real, &error).empty());
+  EXPECT_EQ(real.size(), 1u);
 }
 
 }  // namespace

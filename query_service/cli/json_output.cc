@@ -21,6 +21,35 @@ Json StringsToJson(const google::protobuf::RepeatedPtrField<std::string>& string
   return array;
 }
 
+Json RecommendationsToJson(
+    const google::protobuf::RepeatedPtrField<v1::ScoredTrack>& results) {
+  Json array = Json::array();
+  for (const v1::ScoredTrack& result : results) {
+    array.push_back(RecommendationToJson(result));
+  }
+  return array;
+}
+
+Json ExplanationToJson(const v1::Explanation& e) {
+  Json json = Json::object();
+  const bool anchored = !e.closest_track_id().empty();
+  json["closest_track_id"] = anchored ? Json(e.closest_track_id()) : Json(nullptr);
+  json["closest_track_name"] = anchored ? Json(e.closest_track_name()) : Json(nullptr);
+  json["similarity"] = anchored ? DistanceToJson(e.closest_similarity()) : Json(nullptr);
+  Json features = Json::array();
+  for (const v1::FeatureMatch& m : e.features()) {
+    Json f = Json::object();
+    f["feature"] = m.feature();
+    f["value"] = m.value();
+    f["reference"] = m.reference();
+    f["target"] = m.is_target();
+    features.push_back(std::move(f));
+  }
+  json["features"] = std::move(features);
+  json["shared_genres"] = StringsToJson(e.shared_genres());
+  return json;
+}
+
 v1::ReleaseDatePrecision EffectivePrecision(const v1::ReleaseDate& date) {
   if (date.precision() != v1::RELEASE_DATE_PRECISION_UNSPECIFIED) return date.precision();
   if (date.day() != 0) return v1::RELEASE_DATE_PRECISION_DAY;
@@ -98,12 +127,27 @@ Json TrackDetailsToJson(const v1::ScoredTrack& result) {
   return json;
 }
 
+Json RecommendationToJson(const v1::ScoredTrack& result) {
+  const v1::Track& track = result.track();
+  Json json = ResultToJson(result);
+  std::optional<std::string> date = FormatReleaseDate(track.album().release_date());
+  json["release_date"] = date.has_value() ? Json(*date) : Json(nullptr);
+  json["popularity"] = track.has_popularity() ? Json(track.popularity()) : Json(nullptr);
+  json["score"] = DistanceToJson(result.score());
+  json["explanation"] = ExplanationToJson(result.explanation());
+  return json;
+}
+
 Json SearchResponseToJson(const v1::SearchResponse& response) {
   return Json{{"results", ResultsToJson(response.results())}};
 }
 
 Json RecommendResponseToJson(const v1::RecommendResponse& response) {
-  return Json{{"results", ResultsToJson(response.results())}};
+  Json json = Json::object();
+  json["results"] = RecommendationsToJson(response.results());
+  json["matched"] = response.matched();
+  json["strategy"] = response.strategy();
+  return json;
 }
 
 Json GetTracksResponseToJson(const v1::GetTracksResponse& response) {
@@ -119,7 +163,8 @@ Json GetTracksResponseToJson(const v1::GetTracksResponse& response) {
 Json PredictResponseToJson(const v1::PredictResponse& response) {
   Json json = Json::object();
   json["search_results"] = ResultsToJson(response.search_results());
-  json["recommender_results"] = ResultsToJson(response.recommender_results());
+  json["recommender_results"] = RecommendationsToJson(response.recommender_results());
+  json["recommender_matched"] = response.recommender_matched();
   return json;
 }
 

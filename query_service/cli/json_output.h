@@ -38,14 +38,22 @@ Json TrackDetailsToJson(const v1::ScoredTrack& result);
 /// present.
 Json AudioFeaturesToJson(const v1::Track& track);
 
+/// Return ResultToJson() plus "release_date" (string or null), "popularity" (number or
+/// null), "score" and "explanation": {"closest_track_id","closest_track_name",
+/// "similarity" (null for knobs-only requests),"features":[{"feature","value",
+/// "reference","target"}],"shared_genres":[...]}.
+Json RecommendationToJson(const v1::ScoredTrack& result);
+
 /// Return {"results":[...]}.
 Json SearchResponseToJson(const v1::SearchResponse& response);
+/// Return {"results":[RecommendationToJson...],"matched":N,"strategy":"NAME"}.
 Json RecommendResponseToJson(const v1::RecommendResponse& response);
 
 /// Return {"results":[...details...],"missing":[ids]}.
 Json GetTracksResponseToJson(const v1::GetTracksResponse& response);
 
-/// Return {"search_results":[...],"recommender_results":[...]}.
+/// Return {"search_results":[...],"recommender_results":[RecommendationToJson...],
+/// "recommender_matched":N}.
 Json PredictResponseToJson(const v1::PredictResponse& response);
 
 /// Return {"snapshot":"VERSION","tracks":N}.

@@ -132,12 +132,51 @@ TEST(JsonOutputTest, TopLevelShapes) {
   *predict.add_recommender_results() = BareTrack();
   Json predict_json = PredictResponseToJson(predict);
   EXPECT_EQ(Keys(predict_json),
-            (std::vector<std::string>{"search_results", "recommender_results"}));
+            (std::vector<std::string>{"search_results", "recommender_results",
+                                      "recommender_matched"}));
   EXPECT_EQ(predict_json["search_results"], Json::array());
-  EXPECT_EQ(predict_json["recommender_results"][0], ResultToJson(BareTrack()));
+  EXPECT_EQ(predict_json["recommender_results"][0], RecommendationToJson(BareTrack()));
+
+  v1::RecommendResponse recommend;
+  recommend.set_matched(7);
+  recommend.set_strategy("rrf");
+  EXPECT_EQ(DumpJson(RecommendResponseToJson(recommend)),
+            R"({"results":[],"matched":7,"strategy":"rrf"})");
 
   v1::SearchResponse search;
   EXPECT_EQ(DumpJson(SearchResponseToJson(search)), R"({"results":[]})");
+}
+
+TEST(JsonOutputTest, RecommendationAddsDetailsAndTheExplanation) {
+  v1::ScoredTrack result = FullTrack();
+  result.set_score(0.5f);
+  v1::Explanation* e = result.mutable_explanation();
+  e->set_closest_track_id("4uLU6hMCjMI75M1A2tKUQC");
+  e->set_closest_track_name("Money");
+  e->set_closest_similarity(0.25f);
+  v1::FeatureMatch* m = e->add_features();
+  m->set_feature("energy");
+  m->set_value(0.75);
+  m->set_reference(0.8);
+  m->set_is_target(true);
+  e->add_shared_genres("rock");
+  Json json = RecommendationToJson(result);
+  std::vector<std::string> keys = Keys(json);
+  std::vector<std::string> search_keys = Keys(ResultToJson(result));
+  ASSERT_GE(keys.size(), search_keys.size());
+  EXPECT_EQ(std::vector<std::string>(keys.begin(), keys.begin() + search_keys.size()),
+            search_keys);
+  EXPECT_EQ(json["release_date"], "1973-03");
+  EXPECT_EQ(json["score"], 0.5);
+  EXPECT_EQ(
+      DumpJson(json["explanation"]),
+      R"({"closest_track_id":"4uLU6hMCjMI75M1A2tKUQC","closest_track_name":"Money",)"
+      R"("similarity":0.25,"features":[{"feature":"energy","value":0.75,)"
+      R"("reference":0.8,"target":true}],"shared_genres":["rock"]})");
+  // Knobs alone: no closest track.
+  Json bare = RecommendationToJson(BareTrack());
+  EXPECT_TRUE(bare["explanation"]["closest_track_id"].is_null());
+  EXPECT_TRUE(bare["release_date"].is_null());
 }
 
 TEST(JsonOutputTest, ImportSummaryUsesProtoFieldNames) {

@@ -12,6 +12,8 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "common/access.h"
 #include "query_service/cli/cli.h"
 #include "query_service/cli/flag_check.h"
@@ -25,6 +27,29 @@ ABSL_FLAG(int, k, 10, "Number of results (search, recommend).");
 ABSL_FLAG(bool, json, false, "Print one JSON document instead of a table.");
 ABSL_FLAG(std::optional<double>, timeout, std::nullopt,
           "Deadline per RPC in seconds (default 30; import and train 1800).");
+// recommend (docs/recommend.md). Flags marked repeatable may be given several times.
+ABSL_FLAG(std::string, strategy, "",
+          "recommend: centroid, rrf or best (default: the daemon's).");
+ABSL_FLAG(std::string, negative, "",
+          "recommend: a track to steer away from (repeatable).");
+ABSL_FLAG(std::string, seed_track, "",
+          "recommend: a seed track (repeatable; 5 seeds at most).");
+ABSL_FLAG(std::string, seed_artist, "",
+          "recommend: a seed artist, Spotify id or name (repeatable).");
+ABSL_FLAG(std::string, seed_genre, "", "recommend: a seed genre (repeatable).");
+ABSL_FLAG(std::string, genre, "",
+          "recommend: only tracks of this genre (repeatable: any of).");
+ABSL_FLAG(std::string, exclude_artist, "",
+          "recommend: leave out this artist, Spotify id or name (repeatable).");
+ABSL_FLAG(std::optional<int>, year_min, std::nullopt, "recommend: released in or after.");
+ABSL_FLAG(std::optional<int>, year_max, std::nullopt,
+          "recommend: released in or before.");
+ABSL_FLAG(std::optional<bool>, explicit, std::nullopt,
+          "recommend: only explicit (true) or only clean (false) tracks.");
+ABSL_FLAG(std::optional<int>, max_per_artist, std::nullopt,
+          "recommend: at most N results per artist (0: no limit; default 3).");
+ABSL_FLAG(std::optional<double>, mmr_lambda, std::nullopt,
+          "recommend: diversify by maximal marginal relevance, 0..1 (relevance weight).");
 
 ABSL_FLAG(std::string, tls_ca_file, "",
           "PEM certificate of the CA that signed the daemons' certificates: use TLS.");
@@ -55,10 +80,38 @@ void ConfigureHelp() {
 
 int main(int argc, char** argv) {
   ConfigureHelp();
-  std::string complaint = cratedig::cli::CheckFlags({argv + 1, argv + argc});
+  // --min_X, --max_X and --target_X are taken out first: the daemon checks their names.
+  std::vector<std::string> rest(argv + 1, argv + argc);
+  std::string complaint;
+  auto knobs = cratedig::cli::ExtractKnobs(&rest, &complaint);
+  if (complaint.empty()) complaint = cratedig::cli::CheckFlags(rest);
   if (!complaint.empty()) return cratedig::cli::ReportUsageError(std::cerr, complaint);
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  cratedig::cli::RecommendFlags recommend;
+  for (const auto& [name, text] : knobs) {
+    double value = 0;
+    if (!absl::SimpleAtod(text, &value)) {
+      return cratedig::cli::ReportUsageError(
+          std::cerr, absl::StrCat("invalid value '", text, "' for --", name));
+    }
+    recommend.knobs.emplace_back(name, value);
+  }
+  std::vector<char*> kept = {argv[0]};
+  for (std::string& arg : rest) kept.push_back(arg.data());
+  std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(kept.size()), kept.data());
   std::vector<std::string> args(positional.begin() + 1, positional.end());
+  recommend.strategy = absl::GetFlag(FLAGS_strategy);
+  recommend.negatives = cratedig::cli::RepeatedFlagValues(rest, "negative");
+  recommend.seed_tracks = cratedig::cli::RepeatedFlagValues(rest, "seed_track");
+  recommend.seed_artists = cratedig::cli::RepeatedFlagValues(rest, "seed_artist");
+  recommend.seed_genres = cratedig::cli::RepeatedFlagValues(rest, "seed_genre");
+  recommend.genres = cratedig::cli::RepeatedFlagValues(rest, "genre");
+  recommend.exclude_artists = cratedig::cli::RepeatedFlagValues(rest, "exclude_artist");
+  recommend.year_min = absl::GetFlag(FLAGS_year_min);
+  recommend.year_max = absl::GetFlag(FLAGS_year_max);
+  recommend.explicit_ = absl::GetFlag(FLAGS_explicit);
+  recommend.max_per_artist = absl::GetFlag(FLAGS_max_per_artist);
+  recommend.mmr_lambda = absl::GetFlag(FLAGS_mmr_lambda);
 
   cratedig::cli::CliOptions options;
   options.trainer = absl::GetFlag(FLAGS_trainer);
@@ -66,6 +119,7 @@ int main(int argc, char** argv) {
   options.k = absl::GetFlag(FLAGS_k);
   options.json = absl::GetFlag(FLAGS_json);
   options.timeout_seconds = absl::GetFlag(FLAGS_timeout);
+  options.recommend = std::move(recommend);
   options.tls_ca_file = absl::GetFlag(FLAGS_tls_ca_file);
   options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
   for (auto [flag, env, token] :

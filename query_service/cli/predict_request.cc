@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "query_service/cli/recommend_args.h"
 #include "query_service/cli/track_args.h"
 
 namespace cratedig::cli {
@@ -73,6 +74,80 @@ absl::Status ParsePlaylist(const json& playlist, absl::string_view source,
   return absl::OkStatus();
 }
 
+// Returns the strings of the array `field` (track ids reduced to ids when `ids`).
+absl::StatusOr<std::vector<std::string>> Strings(const json& value,
+                                                 absl::string_view source,
+                                                 absl::string_view field, bool ids) {
+  if (!value.is_array()) return FieldError(source, field, "must be an array of strings");
+  std::vector<std::string> out;
+  for (const json& item : value) {
+    if (!item.is_string()) {
+      return FieldError(source, field, "must be an array of strings");
+    }
+    out.push_back(ids ? NormalizeTrackId(item.get<std::string>())
+                      : item.get<std::string>());
+  }
+  return out;
+}
+
+// The recommendation keys (as `cratedig recommend`'s flags, plural for lists).
+absl::Status ParseRecommendOptions(const json& root, absl::string_view source,
+                                   v1::RecommendOptions* options) {
+  v1::TrackFilter* filter = options->mutable_filter();
+  for (const auto& [key, value] : root.items()) {
+    if (value.is_null()) continue;
+    using Adder = void (*)(const std::string&, v1::RecommendOptions*);
+    static const std::pair<const char*, Adder> kLists[] = {
+        {"negatives", [](const std::string& s,
+                         v1::RecommendOptions* o) { o->add_negative_track_ids(s); }},
+        {"seed_tracks",
+         [](const std::string& s, v1::RecommendOptions* o) { o->add_seed_track_ids(s); }},
+        {"seed_artists",
+         [](const std::string& s, v1::RecommendOptions* o) { o->add_seed_artists(s); }},
+        {"seed_genres",
+         [](const std::string& s, v1::RecommendOptions* o) { o->add_seed_genres(s); }},
+        {"genres", [](const std::string& s,
+                      v1::RecommendOptions* o) { o->mutable_filter()->add_genres(s); }},
+        {"exclude_artists",
+         [](const std::string& s, v1::RecommendOptions* o) {
+           o->mutable_filter()->add_exclude_artists(s);
+         }},
+    };
+    bool listed = false;
+    for (const auto& [name, add] : kLists) {
+      if (key != name) continue;
+      listed = true;
+      const bool ids = key == "negatives" || key == "seed_tracks";
+      absl::StatusOr<std::vector<std::string>> items = Strings(value, source, key, ids);
+      if (!items.ok()) return items.status();
+      for (const std::string& item : *items) add(item, options);
+    }
+    if (listed) continue;
+    if (key == "strategy") {
+      if (!value.is_string()) return FieldError(source, key, "must be a string");
+      options->set_strategy(value.get<std::string>());
+    } else if (key == "explicit") {
+      if (!value.is_boolean()) return FieldError(source, key, "must be true or false");
+      filter->set_explicit_(value.get<bool>());
+    } else if (key == "year_min" || key == "year_max" || key == "max_per_artist") {
+      absl::StatusOr<int32_t> n = ParseCount(value, source, key);
+      if (!n.ok()) return n.status();
+      if (key == "year_min") filter->set_year_min(*n);
+      if (key == "year_max") filter->set_year_max(*n);
+      if (key == "max_per_artist") options->set_max_per_artist(*n);
+    } else if (key == "mmr_lambda" || IsKnobName(key)) {
+      if (!value.is_number()) return FieldError(source, key, "must be a number");
+      if (key == "mmr_lambda") {
+        options->set_mmr_lambda(value.get<double>());
+      } else {
+        AddKnob(key, value.get<double>(), options);
+      }
+    }
+  }
+  if (filter->ByteSizeLong() == 0) options->clear_filter();
+  return absl::OkStatus();
+}
+
 absl::Status ParseFields(const json& root, absl::string_view source,
                          v1::PredictRequest* request) {
   auto present = [&root](const char* key) {
@@ -98,6 +173,10 @@ absl::Status ParseFields(const json& root, absl::string_view source,
       request->set_recommender_neighbors(*count);
     }
   }
+  v1::RecommendOptions options;
+  absl::Status status = ParseRecommendOptions(root, source, &options);
+  if (!status.ok()) return status;
+  if (options.ByteSizeLong() > 0) *request->mutable_recommender_options() = options;
   return absl::OkStatus();
 }
 

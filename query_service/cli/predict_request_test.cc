@@ -29,6 +29,49 @@ TEST(PredictRequestTest, ParsesThePrototypesRequest) {
   EXPECT_EQ(request->recommender_neighbors(), 10000);
 }
 
+TEST(PredictRequestTest, ParsesTheRecommendationKnobs) {
+  absl::StatusOr<v1::PredictRequest> request = ParsePredictRequest(
+      absl::StrCat(
+          R"({"playlist": [1], "strategy": "rrf", "negatives": ["spotify:track:)", kId,
+          R"("], "seed_artists": ["Nirvana"], "seed_genres": ["grunge"],
+          "genres": ["rock", "pop"], "year_min": 1990, "year_max": 1999, "explicit": false,
+          "exclude_artists": ["Bush"], "max_per_artist": 2, "mmr_lambda": 0.5,
+          "target_energy": 0.8, "min_tempo": 120, "max_tempo": 140, "target_foo": 1,
+          "unrelated": "ignored"})"),
+      "req.json");
+  ASSERT_TRUE(request.ok()) << request.status();
+  const v1::RecommendOptions& o = request->recommender_options();
+  EXPECT_EQ(o.strategy(), "rrf");
+  EXPECT_THAT(o.negative_track_ids(), ElementsAre(kId));
+  EXPECT_THAT(o.seed_artists(), ElementsAre("Nirvana"));
+  EXPECT_THAT(o.seed_genres(), ElementsAre("grunge"));
+  EXPECT_THAT(o.filter().genres(), ElementsAre("rock", "pop"));
+  EXPECT_EQ(o.filter().year_min(), 1990);
+  EXPECT_EQ(o.filter().year_max(), 1999);
+  EXPECT_TRUE(o.filter().has_explicit_());
+  EXPECT_FALSE(o.filter().explicit_());
+  EXPECT_THAT(o.filter().exclude_artists(), ElementsAre("Bush"));
+  EXPECT_EQ(o.max_per_artist(), 2);
+  EXPECT_EQ(o.mmr_lambda(), 0.5);
+  ASSERT_EQ(o.targets_size(), 2);  // target_foo goes to the daemon, which names it.
+  EXPECT_EQ(o.targets(0).feature(), "energy");
+  EXPECT_EQ(o.targets(0).value(), 0.8);
+  EXPECT_EQ(o.targets(1).feature(), "foo");
+  ASSERT_EQ(o.filter().features_size(), 1);
+  EXPECT_EQ(o.filter().features(0).feature(), "tempo");
+  EXPECT_EQ(o.filter().features(0).min(), 120);
+  EXPECT_EQ(o.filter().features(0).max(), 140);
+
+  auto bad = ParsePredictRequest(R"({"target_energy": "high"})", "req.json");
+  EXPECT_EQ(bad.status().message(), "req.json: \"target_energy\" must be a number");
+  bad = ParsePredictRequest(R"({"genres": "rock"})", "req.json");
+  EXPECT_EQ(bad.status().message(), "req.json: \"genres\" must be an array of strings");
+  // Without recommendation keys the options stay empty.
+  auto plain = ParsePredictRequest(R"({"playlist": [1]})", "req.json");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->has_recommender_options());
+}
+
 TEST(PredictRequestTest, StringsAreTrackIdsAndIntegersPositions) {
   absl::StatusOr<v1::PredictRequest> request = ParsePredictRequest(
       absl::StrCat(R"({"playlist": [")", kId, R"(", 3, "spotify:track:)", kId,

@@ -101,6 +101,7 @@ int RunRecommend(const CommandContext& ctx) {
       request.add_track_ids(std::move(id));
     }
     request.set_k(ctx.options.k);
+    *request.mutable_options() = RecommendOptionsFromFlags(ctx.options.recommend);
     absl::StatusOr<v1::RecommendResponse> response =
         connection.Call<v1::RecommendResponse>([&](auto* context, auto* reply) {
           return stub->Recommend(context, request, reply);

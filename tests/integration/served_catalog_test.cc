@@ -19,6 +19,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -665,7 +666,7 @@ TEST_F(ServedCatalogTest, CliJsonShapes) {
                                      .dump();
   Json predicted = ParseJson(Cli({"--json", "predict", request_path}).out);
   ASSERT_TRUE(predicted.is_object());
-  EXPECT_EQ(predicted.size(), 2u);
+  EXPECT_EQ(predicted.size(), 3u);  // search_results, recommender_results, matched
   EXPECT_EQ(JsonIds(predicted["search_results"]), Ids(searched.results()));
   v1::PredictRequest request;
   request.set_search("money");
@@ -688,6 +689,74 @@ TEST_F(ServedCatalogTest, CliJsonShapes) {
   EXPECT_THAT(human.out,
               HasSubstr(absl::StrCat("serving snapshot ", snapshot().version())));
   Cli({"search"}, "", 2);  // usage error: no query
+}
+
+TEST_F(ServedCatalogTest, RecommendKnobsThroughQuerydAndTheCli) {
+  // Brute force over the served snapshot: recommendable tracks with tempo >= 100.
+  auto tempo_at_least = [&](double bpm, int64_t excluded) {
+    std::set<std::string> ids;
+    for (int64_t i = 0; i < snapshot().size(); ++i) {
+      const v1::Track& t = snapshot().track(i);
+      if (snapshot().recommendable(i) && i != excluded &&
+          t.audio_features().tempo() >= bpm)
+        ids.insert(t.id());
+    }
+    return ids;
+  };
+  const std::set<std::string> fast = tempo_at_least(100, PositionOf(kLithium));
+  ASSERT_GT(fast.size(), 10u);
+  Json r =
+      ParseJson(Cli({"--json", "--k=8", "recommend", "--target_energy=0.9",
+                     "--min_tempo=100", "--max_per_artist=1", "--strategy=rrf", kLithium})
+                    .out);
+  ASSERT_TRUE(r.is_object());
+  EXPECT_EQ(r["matched"], fast.size());
+  EXPECT_EQ(r["strategy"], "rrf");
+  ASSERT_EQ(r["results"].size(), 8u);
+  std::set<std::string> artists;
+  for (const Json& x : r["results"]) {
+    EXPECT_TRUE(fast.count(x["track_id"].get<std::string>())) << x.dump();
+    for (const char* key :
+         {"release_date", "genres", "artists", "explanation", "score"}) {
+      EXPECT_TRUE(x.contains(key)) << key;
+    }
+    EXPECT_EQ(x["explanation"]["closest_track_id"], kLithium);
+    EXPECT_EQ(x["explanation"]["features"][0]["feature"], "energy");
+    EXPECT_TRUE(artists.insert(x["artists"][0].get<std::string>()).second)
+        << "max_per_artist=1 broken by " << x.dump();
+  }
+
+  // Knobs alone, every match returned.
+  Json seedless = ParseJson(
+      Cli({"--json", "--k=1000", "recommend", "--min_tempo=100", "--max_per_artist=0"})
+          .out);
+  std::set<std::string> got;
+  for (const Json& x : seedless["results"]) got.insert(x["track_id"].get<std::string>());
+  EXPECT_EQ(got, tempo_at_least(100, -1));
+
+  // Bad knobs: INVALID_ARGUMENT from queryd naming them; a value that is no number is a
+  // usage error.
+  CommandResult bad = Cli({"recommend", "--target_loudnes=-5", kLithium}, "", 1);
+  EXPECT_THAT(bad.err, HasSubstr("INVALID_ARGUMENT"));
+  EXPECT_THAT(bad.err, HasSubstr("target_loudnes"));
+  bad = Cli({"recommend", "--min_energy=2", kLithium}, "", 1);
+  EXPECT_THAT(bad.err, HasSubstr("min_energy = 2 is outside 0..1"));
+  bad = Cli({"recommend", "--target_energy=high", kLithium}, "", 2);
+  EXPECT_THAT(bad.err, HasSubstr("invalid value 'high' for --target_energy"));
+
+  // The same knobs in Predict's request file.
+  const std::string request_path = cluster().dir() + "/knobs.json";
+  std::ofstream(request_path) << Json({{"playlist", {kLithium}},
+                                       {"recommender_neighbors", 5},
+                                       {"min_tempo", 100},
+                                       {"target_energy", 0.9}})
+                                     .dump();
+  Json predicted = ParseJson(Cli({"--json", "predict", request_path}).out);
+  EXPECT_EQ(predicted["recommender_matched"], fast.size());
+  ASSERT_EQ(predicted["recommender_results"].size(), 5u);
+  for (const Json& x : predicted["recommender_results"]) {
+    EXPECT_TRUE(fast.count(x["track_id"].get<std::string>())) << x.dump();
+  }
 }
 
 TEST_F(ServedCatalogTest, CliBatchModeAnswersOneJsonLinePerInputLine) {
