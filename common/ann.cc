@@ -470,6 +470,15 @@ absl::StatusOr<std::vector<Neighbor>> AnnIndex::ScanExact(
   return ScanStored(*index_, query, static_cast<size_t>(k), filter);
 }
 
+absl::StatusOr<float> AnnIndex::Distance(int64_t label, const float* query) const {
+  auto it = index_->label_lookup_.find(static_cast<hnswlib::labeltype>(label));
+  if (label < 0 || it == index_->label_lookup_.end()) {
+    return absl::NotFoundError(absl::StrCat("label ", label, " is not in the index"));
+  }
+  return index_->fstdistfunc_(query, index_->getDataByInternalId(it->second),
+                              index_->dist_func_param_);
+}
+
 int64_t AnnIndex::size() const { return static_cast<int64_t>(index_->cur_element_count); }
 
 std::vector<Neighbor> ExactSearch(const float* query, const std::vector<float>& rows,

@@ -73,6 +73,10 @@ class AnnIndex {
   absl::StatusOr<std::vector<Neighbor>> ScanExact(
       const float* query, int k, const LabelFilter& filter = nullptr) const;
 
+  /// The cosine distance between `query` and the vector stored under `label`; NotFound
+  /// when the index holds no such label. Thread-safe.
+  absl::StatusOr<float> Distance(int64_t label, const float* query) const;
+
   int dim() const { return dim_; }
   int64_t size() const;
 

@@ -208,4 +208,28 @@ absl::StatusOr<std::vector<std::string>> AnalyzeText(absl::string_view text) {
   return terms;
 }
 
+absl::StatusOr<std::vector<std::string>> TextWords(absl::string_view text) {
+  absl::StatusOr<std::string> normalized = NormalizeText(text);
+  if (!normalized.ok()) return normalized.status();
+  return Tokenize(*normalized);
+}
+
+absl::string_view CoreTitle(absl::string_view title) {
+  absl::string_view core = absl::StripAsciiWhitespace(title);
+  // " - " (hyphen, en dash or em dash between spaces) starts a version suffix.
+  for (absl::string_view dash : {" - ", " \u2013 ", " \u2014 "}) {
+    const size_t at = core.find(dash);
+    if (at != absl::string_view::npos && at > 0) core = core.substr(0, at);
+  }
+  // Trailing "(...)" and "[...]" groups.
+  while (!core.empty() && (core.back() == ')' || core.back() == ']')) {
+    const char open = core.back() == ')' ? '(' : '[';
+    const size_t at = core.rfind(open);
+    if (at == absl::string_view::npos || at == 0) break;
+    core = absl::StripTrailingAsciiWhitespace(core.substr(0, at));
+  }
+  core = absl::StripTrailingAsciiWhitespace(core);
+  return core.empty() ? title : core;
+}
+
 }  // namespace cratedig

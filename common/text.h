@@ -30,4 +30,13 @@ std::string Stem(absl::string_view token);
 /// NormalizeText, Tokenize and Stem in one call: the terms the embedder sees.
 absl::StatusOr<std::vector<std::string>> AnalyzeText(absl::string_view text);
 
+/// NormalizeText and Tokenize without stemming: the words of the lexical index, whose
+/// typo tolerance and prefix matching work on words as typed.
+absl::StatusOr<std::vector<std::string>> TextWords(absl::string_view text);
+
+/// The title without its version suffix: a trailing " - ..." part and trailing bracketed
+/// groups ("Hey Jude - Remastered 2015" -> "Hey Jude", "Rain (feat. X) [Live]" ->
+/// "Rain"). The whole title when nothing precedes the suffix.
+absl::string_view CoreTitle(absl::string_view title);
+
 }  // namespace cratedig

@@ -117,5 +117,26 @@ TEST(AnalyzeTextTest, AllSteps) {
   EXPECT_EQ(AnalyzeText("\xFF").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(TextWordsTest, NormalisedUnstemmedWords) {
+  absl::StatusOr<std::vector<std::string>> words =
+      TextWords("Running Songs — Rehén, CAFÉ!");
+  ASSERT_TRUE(words.ok()) << words.status();
+  EXPECT_THAT(*words, ElementsAre("running", "songs", "rehen", "cafe"));
+  EXPECT_EQ(TextWords("\xFF").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(CoreTitleTest, DropsVersionSuffixes) {
+  EXPECT_EQ(CoreTitle("Hey Jude - Remastered 2015"), "Hey Jude");
+  EXPECT_EQ(CoreTitle("Despacito - Remix"), "Despacito");
+  EXPECT_EQ(CoreTitle("Stand By Me (feat. X) [Live]"), "Stand By Me");
+  EXPECT_EQ(CoreTitle("Song \u2013 Live at Wembley"), "Song");
+  EXPECT_EQ(CoreTitle("  Plain title "), "Plain title");
+  // Nothing before the suffix: the whole title stays.
+  EXPECT_EQ(CoreTitle("(I Can't Get No) Satisfaction"), "(I Can't Get No) Satisfaction");
+  EXPECT_EQ(CoreTitle("(Intro)"), "(Intro)");
+  EXPECT_EQ(CoreTitle("- Remix"), "- Remix");
+  EXPECT_EQ(CoreTitle(""), "");
+}
+
 }  // namespace
 }  // namespace cratedig

@@ -1,8 +1,7 @@
 #pragma once
 
-// What Search and Recommend share, independent of gRPC: the prototype's Search (nearest
-// track-name vectors), the id lookups and the limits every request is checked against.
-// Recommend lives in recommender.h.
+// What Search and Recommend share, independent of gRPC: the id lookups and the limits
+// every request is checked against. Search lives in search.h, Recommend in recommender.h.
 
 #include <cstdint>
 #include <string>
@@ -27,11 +26,6 @@ struct Scored {
 
 /// Check that `k` is in 1..kMaxK; the error names `field`.
 absl::Status ValidateK(int k, absl::string_view field);
-
-/// The k tracks whose names are nearest `query`. InvalidArgument for an empty, too long,
-/// invalid UTF-8 or letterless query.
-absl::StatusOr<std::vector<Scored>> Search(const Snapshot& snapshot,
-                                           absl::string_view query, int k);
 
 /// Positions of the given Spotify ids: InvalidArgument for a malformed id, NotFound for
 /// an id the snapshot lacks (both name the field `field` and the id).

@@ -7,6 +7,7 @@
 #include "common/grpc_status.h"
 #include "query_service/query_engine.h"
 #include "query_service/recommender.h"
+#include "query_service/search.h"
 
 namespace cratedig::query {
 namespace {
@@ -53,6 +54,12 @@ absl::Status AddRecommendations(const Snapshot& snapshot, std::vector<int64_t> p
   return absl::OkStatus();
 }
 
+void AddSearchResults(const Snapshot& snapshot, const std::vector<SearchResult>& results,
+                      google::protobuf::RepeatedPtrField<v1::ScoredTrack>* out) {
+  out->Reserve(static_cast<int>(results.size()));
+  for (const SearchResult& r : results) ToScoredTrack(snapshot, r, out->Add());
+}
+
 std::vector<std::string> Ids(const google::protobuf::RepeatedPtrField<std::string>& ids) {
   return {ids.begin(), ids.end()};
 }
@@ -64,9 +71,10 @@ grpc::Status QueryGrpcService::Search(grpc::ServerContext* context,
                                       v1::SearchResponse* response) {
   auto snapshot = holder_->Get();
   if (snapshot == nullptr) return NoSnapshot();
-  auto results = query::Search(*snapshot, request->query(), request->k());
+  auto results =
+      query::Search(*snapshot, request->query(), request->k(), request->offset());
   if (!results.ok()) return ToGrpcStatus(results.status());
-  AddResults(*snapshot, *results, response->mutable_results());
+  AddSearchResults(*snapshot, *results, response->mutable_results());
   response->set_snapshot_version(snapshot->version());
   return grpc::Status::OK;
 }
@@ -154,7 +162,7 @@ grpc::Status QueryGrpcService::Predict(grpc::ServerContext* context,
       return ToGrpcStatus(absl::Status(
           results.status().code(), absl::StrCat("search: ", results.status().message())));
     }
-    AddResults(*snapshot, *results, response->mutable_search_results());
+    AddSearchResults(*snapshot, *results, response->mutable_search_results());
   }
   if (has_playlist) {
     std::vector<int64_t> playlist;

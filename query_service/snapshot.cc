@@ -1,5 +1,6 @@
 #include "query_service/snapshot.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -10,13 +11,20 @@
 namespace cratedig::query {
 namespace {
 
-absl::StatusOr<v1::TrackTable> ReadTrackTable(const std::string& path) {
+bool ReadMessage(const std::string& path, google::protobuf::Message* message) {
   std::ifstream in(path, std::ios::binary);
-  v1::TrackTable table;
+  // Checked before reading: the coded stream may read a small file to its end (setting
+  // eof and fail) as soon as it is constructed.
+  if (!in.is_open()) return false;
   google::protobuf::io::IstreamInputStream stream(&in);
   google::protobuf::io::CodedInputStream coded(&stream);
   coded.SetTotalBytesLimit(std::numeric_limits<int>::max());
-  if (!in || !table.ParseFromCodedStream(&coded)) {
+  return message->ParseFromCodedStream(&coded);
+}
+
+absl::StatusOr<v1::TrackTable> ReadTrackTable(const std::string& path) {
+  v1::TrackTable table;
+  if (!ReadMessage(path, &table)) {
     return absl::DataLossError(absl::StrCat("track table ", path, " cannot be read"));
   }
   if (table.representative_size() != table.tracks_size() ||
@@ -49,6 +57,31 @@ absl::StatusOr<std::unique_ptr<AnnIndex>> LoadIndex(const std::string& dir,
   return index;
 }
 
+absl::StatusOr<std::unique_ptr<LexicalIndex>> LoadLexicalIndex(
+    const std::string& dir, const v1::LexicalIndexInfo& info,
+    const v1::TrackTable& table) {
+  if (info.analyzer() != LexicalIndex::kAnalyzer) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("lexical index uses analyzer '", info.analyzer(),
+                     "', this build knows '", LexicalIndex::kAnalyzer, "'"));
+  }
+  v1::LexicalIndex proto;
+  const std::string path = absl::StrCat(dir, "/", info.file());
+  if (!ReadMessage(path, &proto)) {
+    return absl::DataLossError(absl::StrCat("lexical index ", path, " cannot be read"));
+  }
+  std::vector<int8_t> popularity(table.tracks_size(), -1);
+  for (int i = 0; i < table.tracks_size(); ++i) {
+    if (table.tracks(i).has_popularity()) {
+      popularity[i] =
+          static_cast<int8_t>(std::clamp(table.tracks(i).popularity(), 0, 100));
+    }
+  }
+  auto index = LexicalIndex::FromProto(proto, std::move(popularity));
+  if (!index.ok()) return index.status();
+  return std::make_unique<LexicalIndex>(std::move(*index));
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string& dir) {
@@ -77,6 +110,11 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string
   if (!audio.ok()) return audio.status();
   (*text)->SetEf(manifest->search_index().ef_search());
   (*audio)->SetEf(manifest->recommend_index().ef_search());
+  if (manifest->has_lexical_index()) {
+    auto lexical = LoadLexicalIndex(dir, manifest->lexical_index(), snapshot->table_);
+    if (!lexical.ok()) return lexical.status();
+    snapshot->lexical_ = std::move(*lexical);
+  }
   snapshot->text_index_ = std::move(*text);
   snapshot->audio_index_ = std::move(*audio);
   snapshot->columns_ = TrackColumns::Build(snapshot->table_);

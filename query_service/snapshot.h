@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "common/ann.h"
 #include "common/features.h"
+#include "common/lexical_index.h"
 #include "common/text_embedder.h"
 #include "cratedig/v1/snapshot.pb.h"
 #include "query_service/track_filter.h"
@@ -40,6 +41,8 @@ class Snapshot {
   const AnnIndex& text_index() const { return *text_index_; }
   const AnnIndex& audio_index() const { return *audio_index_; }
   const TextEmbedder& embedder() const { return embedder_; }
+  /// The lexical index; null for snapshots written before it existed.
+  const LexicalIndex* lexical_index() const { return lexical_.get(); }
   const FeatureModel& features() const { return features_; }
   /// The tracks' filterable attributes as columns (see track_filter.h).
   const TrackColumns& columns() const { return columns_; }
@@ -60,6 +63,7 @@ class Snapshot {
   absl::flat_hash_map<std::string, int64_t> by_id_;
   std::unique_ptr<AnnIndex> text_index_;
   std::unique_ptr<AnnIndex> audio_index_;
+  std::unique_ptr<LexicalIndex> lexical_;
 };
 
 }  // namespace cratedig::query

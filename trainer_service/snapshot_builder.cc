@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "common/ann.h"
 #include "common/features.h"
+#include "common/lexical_index.h"
 #include "common/parallel.h"
 #include "common/snapshot.h"
 #include "common/text_embedder.h"
@@ -19,6 +20,7 @@ namespace {
 constexpr char kTracksFile[] = "tracks.binpb";
 constexpr char kTextIndexFile[] = "text.hnsw";
 constexpr char kAudioIndexFile[] = "audio.hnsw";
+constexpr char kLexicalIndexFile[] = "lexical.binpb";
 
 // Vectors to index: labels and their rows, row-major.
 struct Rows {
@@ -76,9 +78,10 @@ Rows EmbedNames(const std::vector<v1::Track>& tracks, const std::vector<int64_t>
   return rows;
 }
 
-absl::Status WriteTrackTable(const v1::TrackTable& table, const std::string& path) {
+absl::Status WriteMessage(const google::protobuf::Message& message,
+                          const std::string& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out || !table.SerializeToOstream(&out)) {
+  if (!out || !message.SerializeToOstream(&out)) {
     return absl::InternalError(absl::StrCat("cannot write ", path));
   }
   out.close();
@@ -180,11 +183,15 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
   v1::TrackTable table;
   Rows text_rows, audio_rows;
   std::vector<int64_t> named;  // representatives, whose names are embedded below
+  LexicalIndexBuilder lexical;
   for (int64_t i = 0; i < n; ++i) {
     bool recommendable = rep[i] == i && FeatureModel::HasCompleteAudio(tracks[i]);
     table.add_representative(rep[i]);
     table.add_recommendable(recommendable);
-    if (rep[i] == i) named.push_back(i);
+    if (rep[i] == i) {
+      named.push_back(i);
+      lexical.Add(i, tracks[i]);
+    }
     if (recommendable) {
       std::vector<float> v = features.Transform(tracks[i]);
       audio_rows.labels.push_back(i);
@@ -210,8 +217,18 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
   if (!audio_info.ok()) return audio_info.status();
   audio_info->set_exhaustive(audio_info->elements() <=
                              options.recommend_exhaustive_below);
+  v1::LexicalIndex lexical_index = lexical.Finish(n);
+  v1::LexicalIndexInfo* lexical_info = manifest.mutable_lexical_index();
+  lexical_info->set_file(kLexicalIndexFile);
+  lexical_info->set_analyzer(LexicalIndex::kAnalyzer);
+  lexical_info->set_terms(lexical_index.terms_size());
+  lexical_info->set_postings(lexical_index.posting_position_delta_size());
+  if (auto s = WriteMessage(lexical_index, writer->PathOf(kLexicalIndexFile)); !s.ok()) {
+    return s;
+  }
+  lexical_index.Clear();
   for (v1::Track& t : tracks) *table.add_tracks() = std::move(t);
-  if (auto s = WriteTrackTable(table, writer->PathOf(kTracksFile)); !s.ok()) return s;
+  if (auto s = WriteMessage(table, writer->PathOf(kTracksFile)); !s.ok()) return s;
   if (auto s = cancelled(); !s.ok()) return s;
 
   *manifest.mutable_search_index() = *text_info;
@@ -224,7 +241,8 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
   *manifest.mutable_counts() = counts;
   manifest.set_created_at_ms(absl::ToUnixMillis(absl::Now()));
   manifest.set_builder(absl::StrCat("cratedig ", CRATEDIG_VERSION));
-  auto dir = writer->Commit({kTracksFile, kTextIndexFile, kAudioIndexFile}, manifest);
+  auto dir = writer->Commit(
+      {kTracksFile, kTextIndexFile, kAudioIndexFile, kLexicalIndexFile}, manifest);
   if (!dir.ok()) return dir.status();
   return ReadManifest(*dir);
 }

@@ -1,0 +1,415 @@
+#include "common/lexical_index.h"
+
+#include <unicode/utf8.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/text.h"
+
+namespace cratedig {
+namespace {
+
+// Query words beyond this many are ignored (one bit each in Acc::mask).
+constexpr size_t kMaxQueryWords = 16;
+// The last word as a prefix expands to at most this many words, the most frequent first.
+constexpr size_t kMaxPrefixTerms = 64;
+
+std::u32string DecodeUtf8(absl::string_view text) {
+  std::u32string out;
+  const auto* s = reinterpret_cast<const uint8_t*>(text.data());
+  const auto length = static_cast<int32_t>(text.size());
+  for (int32_t i = 0; i < length;) {
+    UChar32 c;
+    U8_NEXT(s, i, length, c);
+    out.push_back(static_cast<char32_t>(c < 0 ? 0xFFFD : c));
+  }
+  return out;
+}
+
+// Byte length of the first `n` code points of valid UTF-8.
+size_t PrefixBytes(absl::string_view text, size_t n) {
+  const auto* s = reinterpret_cast<const uint8_t*>(text.data());
+  const auto length = static_cast<int32_t>(text.size());
+  int32_t i = 0;
+  for (size_t k = 0; k < n && i < length; ++k) U8_FWD_1(s, i, length);
+  return static_cast<size_t>(i);
+}
+
+int FieldWeight(uint8_t fields) {
+  if (fields & kFieldTitle) return 3;
+  if (fields & kFieldArtist) return 2;
+  return fields != 0 ? 1 : 0;
+}
+
+// Per query, per track: what the query's words matched so far.
+struct Acc {
+  uint16_t mask = 0;  // query words matched
+  uint8_t typos = 0;
+  uint8_t title_hits = 0;
+  uint8_t version_hits = 0;
+  uint8_t prefixes = 0;
+  uint8_t field_score = 0;
+  uint8_t fields = 0;
+};
+
+// Reused between the queries of one thread: one Acc per track position, reset after use.
+struct Scratch {
+  std::vector<Acc> acc;
+  std::vector<uint32_t> touched;
+};
+
+Scratch& ThreadScratch(size_t tracks) {
+  thread_local Scratch scratch;
+  if (scratch.acc.size() < tracks) scratch.acc.resize(tracks);
+  return scratch;
+}
+
+bool Better(const LexicalHit& a, const LexicalHit& b) {
+  if (a.words != b.words) return a.words > b.words;
+  if (a.typos != b.typos) return a.typos < b.typos;
+  if (a.prefixes != b.prefixes) return a.prefixes < b.prefixes;
+  if (a.field_score != b.field_score) return a.field_score > b.field_score;
+  if (a.unmatched_title != b.unmatched_title)
+    return a.unmatched_title < b.unmatched_title;
+  if (a.unmatched_version != b.unmatched_version) {
+    return a.unmatched_version < b.unmatched_version;
+  }
+  if (a.popularity != b.popularity) return a.popularity > b.popularity;
+  return a.position < b.position;
+}
+
+}  // namespace
+
+int TypoBudget(int letters) { return letters < 5 ? 0 : letters < 9 ? 1 : 2; }
+
+int TypoDistance(absl::string_view a_text, absl::string_view b_text) {
+  const std::u32string a = DecodeUtf8(a_text), b = DecodeUtf8(b_text);
+  const size_t n = a.size(), m = b.size();
+  std::vector<int> d((n + 1) * (m + 1));
+  auto at = [&](size_t i, size_t j) -> int& { return d[i * (m + 1) + j]; };
+  for (size_t i = 0; i <= n; ++i) at(i, 0) = static_cast<int>(i);
+  for (size_t j = 0; j <= m; ++j) at(0, j) = static_cast<int>(j);
+  for (size_t i = 1; i <= n; ++i) {
+    for (size_t j = 1; j <= m; ++j) {
+      int v = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1,
+                        at(i - 1, j - 1) + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        v = std::min(v, at(i - 2, j - 2) + 1);
+      }
+      at(i, j) = v;
+    }
+  }
+  return at(n, m);
+}
+
+void LexicalIndexBuilder::Add(int64_t position, const v1::Track& track) {
+  absl::flat_hash_map<std::string, uint8_t> fields;
+  auto add = [&fields](absl::string_view text, uint8_t field) {
+    absl::StatusOr<std::vector<std::string>> words = TextWords(text);
+    if (!words.ok()) return;  // Invalid UTF-8 contributes nothing.
+    for (std::string& w : *words) fields[std::move(w)] |= field;
+  };
+  const std::string& name = track.name();
+  const absl::string_view core = CoreTitle(name);
+  add(core, kFieldTitle);
+  const size_t core_end = static_cast<size_t>(core.data() - name.data()) + core.size();
+  if (core_end <= name.size())
+    add(absl::string_view(name).substr(core_end), kFieldTitleVersion);
+  for (const v1::ArtistRef& artist : track.artists()) add(artist.name(), kFieldArtist);
+  add(track.album().name(), kFieldAlbum);
+
+  int title_words = 0, version_words = 0;
+  for (auto& [term, bits] : fields) {
+    if (bits & kFieldTitle) ++title_words;
+    if ((bits & kFieldTitleVersion) && !(bits & kFieldTitle)) ++version_words;
+    uint32_t& id = term_ids_.try_emplace(term, static_cast<uint32_t>(term_ids_.size()))
+                       .first->second;
+    postings_.push_back({id, static_cast<uint32_t>(position), bits});
+  }
+  if (title_words_.size() <= static_cast<size_t>(position)) {
+    title_words_.resize(position + 1, 0);
+    version_words_.resize(position + 1, 0);
+  }
+  title_words_[position] = static_cast<uint8_t>(std::min(title_words, 255));
+  version_words_[position] = static_cast<uint8_t>(std::min(version_words, 255));
+}
+
+v1::LexicalIndex LexicalIndexBuilder::Finish(int64_t tracks) {
+  // Terms in byte order; postings by term, then position.
+  std::vector<std::pair<std::string, uint32_t>> order;
+  order.reserve(term_ids_.size());
+  for (auto& [term, id] : term_ids_) order.emplace_back(term, id);
+  std::sort(order.begin(), order.end());
+  std::vector<uint32_t> rank(order.size());
+  for (size_t r = 0; r < order.size(); ++r)
+    rank[order[r].second] = static_cast<uint32_t>(r);
+  for (Posting& p : postings_) p.term = rank[p.term];
+  std::sort(postings_.begin(), postings_.end(), [](const Posting& a, const Posting& b) {
+    return a.term != b.term ? a.term < b.term : a.position < b.position;
+  });
+
+  v1::LexicalIndex index;
+  index.mutable_terms()->Reserve(static_cast<int>(order.size()));
+  for (auto& [term, id] : order) index.add_terms(term);
+  index.mutable_posting_position_delta()->Reserve(static_cast<int>(postings_.size()));
+  std::string* fields = index.mutable_posting_fields();
+  fields->reserve(postings_.size());
+  size_t p = 0;
+  for (uint32_t t = 0; t < order.size(); ++t) {
+    index.add_posting_start(static_cast<uint32_t>(p));
+    uint32_t previous = 0;
+    for (; p < postings_.size() && postings_[p].term == t; ++p) {
+      index.add_posting_position_delta(postings_[p].position - previous);
+      previous = postings_[p].position;
+      fields->push_back(static_cast<char>(postings_[p].fields));
+    }
+  }
+  index.add_posting_start(static_cast<uint32_t>(p));
+  title_words_.resize(std::max<size_t>(title_words_.size(), tracks), 0);
+  index.set_title_words(std::string(title_words_.begin(), title_words_.end()));
+  version_words_.resize(title_words_.size(), 0);
+  index.set_version_words(std::string(version_words_.begin(), version_words_.end()));
+  postings_.clear();
+  term_ids_.clear();
+  return index;
+}
+
+absl::StatusOr<LexicalIndex> LexicalIndex::FromProto(const v1::LexicalIndex& proto,
+                                                     std::vector<int8_t> popularity) {
+  auto corrupt = [](absl::string_view why) {
+    return absl::DataLossError(absl::StrCat("lexical index is inconsistent: ", why));
+  };
+  const size_t n_terms = proto.terms_size();
+  const size_t n_postings = proto.posting_position_delta_size();
+  const size_t n_tracks = proto.title_words().size();
+  if (popularity.size() != n_tracks || proto.version_words().size() != n_tracks) {
+    return corrupt("track count");
+  }
+  if (proto.posting_start_size() != static_cast<int>(n_terms + 1) ||
+      proto.posting_fields().size() != n_postings || proto.posting_start(0) != 0 ||
+      proto.posting_start(static_cast<int>(n_terms)) != n_postings) {
+    return corrupt("posting counts");
+  }
+  LexicalIndex index;
+  index.terms_.assign(proto.terms().begin(), proto.terms().end());
+  for (size_t t = 1; t < n_terms; ++t) {
+    if (!(index.terms_[t - 1] < index.terms_[t])) return corrupt("terms out of order");
+  }
+  index.posting_start_.assign(proto.posting_start().begin(), proto.posting_start().end());
+  index.posting_position_.resize(n_postings);
+  for (size_t t = 0; t < n_terms; ++t) {
+    const uint32_t begin = index.posting_start_[t], end = index.posting_start_[t + 1];
+    if (begin > end) return corrupt("posting ranges");
+    uint64_t position = 0;
+    for (uint32_t p = begin; p < end; ++p) {
+      const uint32_t delta = proto.posting_position_delta(static_cast<int>(p));
+      if (p > begin && delta == 0) return corrupt("repeated posting");
+      position += delta;
+      if (position >= n_tracks) return corrupt("posting outside the track table");
+      index.posting_position_[p] = static_cast<uint32_t>(position);
+    }
+  }
+  index.posting_fields_.assign(proto.posting_fields().begin(),
+                               proto.posting_fields().end());
+  index.title_words_.assign(proto.title_words().begin(), proto.title_words().end());
+  index.version_words_.assign(proto.version_words().begin(), proto.version_words().end());
+  index.popularity_ = std::move(popularity);
+  return index;
+}
+
+void LexicalIndex::ForEachTypoTerm(
+    const std::u32string& word, int max_typos,
+    const std::function<void(uint32_t term, int typos)>& fn) const {
+  const size_t m = word.size();
+  const size_t max_depth = m + static_cast<size_t>(max_typos) + 1;
+  // rows[d]: edit distances between the first d code points of the current term and every
+  // prefix of `word`; row 0 is 0..m. Rows are shared by terms with a common prefix.
+  std::vector<int> rows((max_depth + 1) * (m + 1));
+  auto row = [&](size_t d) { return rows.data() + d * (m + 1); };
+  for (size_t j = 0; j <= m; ++j) row(0)[j] = static_cast<int>(j);
+  std::u32string previous;
+  size_t valid = 0;  // rows 0..valid hold the first `valid` code points of `previous`
+  for (size_t i = 0; i < terms_.size();) {
+    const std::string& term = terms_[i];
+    const std::u32string current = DecodeUtf8(term);
+    size_t common = 0;
+    while (common < valid && common < current.size() &&
+           previous[common] == current[common]) {
+      ++common;
+    }
+    bool pruned = false;
+    size_t d = common + 1;
+    for (; d <= current.size(); ++d) {
+      if (d > max_depth) {  // Longer than any match: prune below depth d.
+        pruned = true;
+        break;
+      }
+      int* r = row(d);
+      const int* up = row(d - 1);
+      r[0] = static_cast<int>(d);
+      int best = r[0];
+      for (size_t j = 1; j <= m; ++j) {
+        int v = std::min({up[j] + 1, r[j - 1] + 1,
+                          up[j - 1] + (current[d - 1] == word[j - 1] ? 0 : 1)});
+        if (d > 1 && j > 1 && current[d - 1] == word[j - 2] &&
+            current[d - 2] == word[j - 1]) {
+          v = std::min(v, row(d - 2)[j - 2] + 1);
+        }
+        r[j] = v;
+        best = std::min(best, v);
+      }
+      if (best > max_typos) {
+        pruned = true;
+        break;
+      }
+    }
+    previous = current;
+    if (pruned) {
+      // No term starting with these d code points can match: skip them all.
+      valid = d - 1;
+      const absl::string_view stem(term.data(), PrefixBytes(term, d));
+      i = static_cast<size_t>(std::partition_point(terms_.begin() + i, terms_.end(),
+                                                   [&](const std::string& t) {
+                                                     return absl::StartsWith(t, stem);
+                                                   }) -
+                              terms_.begin());
+      continue;
+    }
+    valid = current.size();
+    const int distance = row(current.size())[m];
+    if (distance <= max_typos) fn(static_cast<uint32_t>(i), distance);
+    ++i;
+  }
+}
+
+std::vector<std::pair<std::string, int>> LexicalIndex::TypoTerms(
+    absl::string_view word) const {
+  const std::u32string w = DecodeUtf8(word);
+  std::vector<std::pair<std::string, int>> out;
+  ForEachTypoTerm(
+      w, TypoBudget(static_cast<int>(w.size())),
+      [&](uint32_t term, int typos) { out.emplace_back(terms_[term], typos); });
+  return out;
+}
+
+std::vector<uint32_t> LexicalIndex::PrefixTermIds(absl::string_view prefix,
+                                                  size_t limit) const {
+  auto begin =
+      std::upper_bound(terms_.begin(), terms_.end(), prefix,
+                       [](absl::string_view p, const std::string& t) { return p < t; });
+  auto end = std::partition_point(begin, terms_.end(), [&](const std::string& t) {
+    return absl::StartsWith(t, prefix);
+  });
+  std::vector<uint32_t> ids;
+  for (auto it = begin; it != end; ++it)
+    ids.push_back(static_cast<uint32_t>(it - terms_.begin()));
+  auto df = [this](uint32_t t) { return posting_start_[t + 1] - posting_start_[t]; };
+  const size_t keep = std::min(ids.size(), limit);
+  std::partial_sort(
+      ids.begin(), ids.begin() + keep, ids.end(),
+      [&](uint32_t a, uint32_t b) { return df(a) != df(b) ? df(a) > df(b) : a < b; });
+  ids.resize(keep);
+  return ids;
+}
+
+std::vector<std::string> LexicalIndex::PrefixTerms(absl::string_view prefix,
+                                                   int limit) const {
+  std::vector<std::string> out;
+  for (uint32_t t : PrefixTermIds(prefix, static_cast<size_t>(std::max(limit, 0)))) {
+    out.push_back(terms_[t]);
+  }
+  return out;
+}
+
+std::vector<LexicalIndex::Candidate> LexicalIndex::Candidates(const std::string& word,
+                                                              bool last) const {
+  std::vector<Candidate> out;
+  auto exact = std::lower_bound(terms_.begin(), terms_.end(), word);
+  if (exact != terms_.end() && *exact == word) {
+    out.push_back({static_cast<uint32_t>(exact - terms_.begin()), 0, false});
+  }
+  if (last) {
+    for (uint32_t t : PrefixTermIds(word, kMaxPrefixTerms)) out.push_back({t, 0, true});
+  }
+  const std::u32string w = DecodeUtf8(word);
+  const int budget = TypoBudget(static_cast<int>(w.size()));
+  if (budget > 0) {
+    std::vector<Candidate> typos;
+    ForEachTypoTerm(w, budget, [&](uint32_t term, int distance) {
+      if (distance > 0) typos.push_back({term, static_cast<uint8_t>(distance), false});
+    });
+    std::stable_sort(
+        typos.begin(), typos.end(),
+        [](const Candidate& a, const Candidate& b) { return a.typos < b.typos; });
+    out.insert(out.end(), typos.begin(), typos.end());
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(absl::string_view query,
+                                                             int limit,
+                                                             int* query_words) const {
+  absl::StatusOr<std::vector<std::string>> analyzed = TextWords(query);
+  if (!analyzed.ok()) return analyzed.status();
+  std::vector<std::string> words;
+  for (std::string& w : *analyzed) {
+    if (words.size() == kMaxQueryWords) break;
+    if (std::find(words.begin(), words.end(), w) == words.end())
+      words.push_back(std::move(w));
+  }
+  if (query_words != nullptr) *query_words = static_cast<int>(words.size());
+  std::vector<LexicalHit> hits;
+  if (words.empty() || limit <= 0 || title_words_.empty()) return hits;
+
+  Scratch& scratch = ThreadScratch(title_words_.size());
+  for (size_t q = 0; q < words.size(); ++q) {
+    const uint16_t bit = static_cast<uint16_t>(1u << q);
+    // Best candidates first, so the first match of a word in a track is its best one.
+    for (const Candidate& c : Candidates(words[q], q + 1 == words.size())) {
+      for (uint32_t p = posting_start_[c.term]; p < posting_start_[c.term + 1]; ++p) {
+        const uint32_t position = posting_position_[p];
+        Acc& a = scratch.acc[position];
+        if (a.mask & bit) continue;
+        if (a.mask == 0) scratch.touched.push_back(position);
+        const uint8_t fields = posting_fields_[p];
+        a.mask |= bit;
+        a.typos = static_cast<uint8_t>(a.typos + c.typos);
+        a.prefixes = static_cast<uint8_t>(a.prefixes + (c.prefix ? 1 : 0));
+        if (fields & kFieldTitle) {
+          ++a.title_hits;
+        } else if (fields & kFieldTitleVersion) {
+          ++a.version_hits;
+        }
+        a.field_score = static_cast<uint8_t>(a.field_score + FieldWeight(fields));
+        a.fields |= fields;
+      }
+    }
+  }
+  hits.reserve(scratch.touched.size());
+  for (uint32_t position : scratch.touched) {
+    Acc& a = scratch.acc[position];
+    LexicalHit h;
+    h.position = position;
+    h.words = __builtin_popcount(a.mask);
+    h.typos = a.typos;
+    h.unmatched_title = std::max(0, title_words_[position] - a.title_hits);
+    h.unmatched_version = std::max(0, version_words_[position] - a.version_hits);
+    h.prefixes = a.prefixes;
+    h.field_score = a.field_score;
+    h.fields = a.fields;
+    h.popularity = popularity_[position];
+    hits.push_back(h);
+    a = Acc();
+  }
+  scratch.touched.clear();
+  const size_t keep = std::min(hits.size(), static_cast<size_t>(limit));
+  std::partial_sort(hits.begin(), hits.begin() + keep, hits.end(), Better);
+  hits.resize(keep);
+  return hits;
+}
+
+}  // namespace cratedig

@@ -1,0 +1,156 @@
+#include "common/lexical_index.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace cratedig {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
+
+v1::Track MakeTrack(const std::string& name, const std::string& artist,
+                    const std::string& album) {
+  v1::Track t;
+  t.set_name(name);
+  t.add_artists()->set_name(artist);
+  t.mutable_album()->set_name(album);
+  return t;
+}
+
+LexicalIndex Build(const std::vector<v1::Track>& tracks,
+                   std::vector<int8_t> popularity = {}) {
+  LexicalIndexBuilder builder;
+  for (size_t i = 0; i < tracks.size(); ++i)
+    builder.Add(static_cast<int64_t>(i), tracks[i]);
+  popularity.resize(tracks.size(), -1);
+  auto index = LexicalIndex::FromProto(builder.Finish(tracks.size()), popularity);
+  EXPECT_TRUE(index.ok()) << index.status();
+  return std::move(*index);
+}
+
+TEST(TypoTest, BudgetGrowsWithLength) {
+  EXPECT_EQ(TypoBudget(1), 0);
+  EXPECT_EQ(TypoBudget(4), 0);
+  EXPECT_EQ(TypoBudget(5), 1);
+  EXPECT_EQ(TypoBudget(8), 1);
+  EXPECT_EQ(TypoBudget(9), 2);
+  EXPECT_EQ(TypoBudget(30), 2);
+}
+
+TEST(TypoTest, DistanceCountsEditsAndTranspositions) {
+  EXPECT_EQ(TypoDistance("money", "money"), 0);
+  EXPECT_EQ(TypoDistance("money", "mony"), 1);    // deletion
+  EXPECT_EQ(TypoDistance("money", "monkey"), 1);  // insertion
+  EXPECT_EQ(TypoDistance("money", "honey"), 1);   // substitution
+  EXPECT_EQ(TypoDistance("money", "moeny"), 1);   // transposition
+  EXPECT_EQ(TypoDistance("rehén", "rehen"), 1);   // code points, not bytes
+  EXPECT_EQ(TypoDistance("", "abc"), 3);
+}
+
+TEST(LexicalIndexTest, TypoTermsWithinTheBudget) {
+  LexicalIndex index = Build({MakeTrack("Money Honey", "Monkey", "Mon"),
+                              MakeTrack("Extraordinary", "Extraordinarily", "Extra")});
+  // "monye": 5 letters, one typo: money (transposition), not honey (two).
+  EXPECT_THAT(index.TypoTerms("monye"), ElementsAre(Pair("money", 1)));
+  // 4 letters: no typo allowed.
+  EXPECT_THAT(index.TypoTerms("mony"), IsEmpty());
+  EXPECT_THAT(
+      index.TypoTerms("money"),
+      UnorderedElementsAre(Pair("honey", 1), Pair("monkey", 1), Pair("money", 0)));
+  // 12 letters: two typos.
+  EXPECT_THAT(index.TypoTerms("extrordinry"),
+              UnorderedElementsAre(Pair("extraordinary", 2)));
+}
+
+TEST(LexicalIndexTest, PrefixTermsMostFrequentFirst) {
+  LexicalIndex index =
+      Build({MakeTrack("love", "lover", "lovely"), MakeTrack("lovely day", "x", "y"),
+             MakeTrack("lovely", "a", "b")});
+  EXPECT_THAT(index.PrefixTerms("lov", 10), ElementsAre("lovely", "love", "lover"));
+  EXPECT_THAT(index.PrefixTerms("lov", 1), ElementsAre("lovely"));
+  EXPECT_THAT(index.PrefixTerms("love", 10), UnorderedElementsAre("lovely", "lover"));
+  EXPECT_THAT(index.PrefixTerms("zz", 10), IsEmpty());
+}
+
+TEST(LexicalIndexTest, RanksByWordsTyposTitleCompletenessFieldsPopularity) {
+  LexicalIndex index =
+      Build({MakeTrack("Yesterday Once More", "Carpenters", "Now"),             // 0
+             MakeTrack("Yesterday - Remastered 2009", "The Beatles", "Help!"),  // 1
+             MakeTrack("Yesterday", "Boyz II Men", "II"),                       // 2
+             MakeTrack("Other", "Yesterday", "Yesterday"),                      // 3
+             MakeTrack("Yesteday", "Someone", "Else")},                         // 4
+            {10, 50, 20, 99, 99});
+  int words = 0;
+  auto hits = index.Search("yesterday", 10, &words);
+  ASSERT_TRUE(hits.ok());
+  EXPECT_EQ(words, 1);
+  std::vector<int64_t> order;
+  for (const LexicalHit& h : *hits) order.push_back(h.position);
+  // Whole titles (2, then 1 with its version suffix, though more popular), then the title
+  // with words left over (0), then artist-only (3), then the typo (4) last, whatever its
+  // popularity.
+  EXPECT_THAT(order, ElementsAre(2, 1, 0, 3, 4));
+  EXPECT_TRUE((*hits)[0].exact(words));
+  EXPECT_TRUE((*hits)[1].exact(words));
+  EXPECT_FALSE((*hits)[2].exact(words));
+  EXPECT_EQ((*hits)[4].typos, 1);
+}
+
+TEST(LexicalIndexTest, TheSongBeforeItsVersionsUnlessAsked) {
+  LexicalIndex index =
+      Build({MakeTrack("Rain - Slowed Version", "A", "x"), MakeTrack("Rain", "A", "y")},
+            {90, 10});
+  auto hits = index.Search("rain", 2);
+  ASSERT_TRUE(hits.ok());
+  ASSERT_EQ(hits->size(), 2u);
+  EXPECT_EQ((*hits)[0].position, 1);
+  EXPECT_EQ((*hits)[1].unmatched_version, 2);
+  hits = index.Search("rain slowed", 2);
+  ASSERT_TRUE(hits.ok());
+  EXPECT_EQ((*hits)[0].position, 0);
+}
+
+TEST(LexicalIndexTest, MoreQueryWordsMatchedWins) {
+  LexicalIndex index = Build(
+      {MakeTrack("bad guy", "Eminem", "x"), MakeTrack("bad guy", "Billie Eilish", "y")},
+      {90, 10});
+  auto hits = index.Search("billie bad guy", 2);
+  ASSERT_TRUE(hits.ok());
+  ASSERT_EQ(hits->size(), 2u);
+  EXPECT_EQ((*hits)[0].position, 1);
+  EXPECT_EQ((*hits)[0].words, 3);
+  EXPECT_EQ((*hits)[0].fields, kFieldTitle | kFieldArtist);
+}
+
+TEST(LexicalIndexTest, RejectsInconsistentData) {
+  LexicalIndexBuilder builder;
+  builder.Add(0, MakeTrack("a b", "c", "d"));
+  v1::LexicalIndex proto = builder.Finish(2);
+  EXPECT_TRUE(LexicalIndex::FromProto(proto, {0, 0}).ok());
+  EXPECT_EQ(LexicalIndex::FromProto(proto, {0}).status().code(),
+            absl::StatusCode::kDataLoss);
+  v1::LexicalIndex bad = proto;
+  bad.set_posting_position_delta(0, 7);  // beyond the two tracks
+  EXPECT_EQ(LexicalIndex::FromProto(bad, {0, 0}).status().code(),
+            absl::StatusCode::kDataLoss);
+  bad = proto;
+  bad.mutable_posting_fields()->pop_back();
+  EXPECT_EQ(LexicalIndex::FromProto(bad, {0, 0}).status().code(),
+            absl::StatusCode::kDataLoss);
+  bad = proto;
+  bad.mutable_terms()->SwapElements(0, 1);
+  EXPECT_EQ(LexicalIndex::FromProto(bad, {0, 0}).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(LexicalIndexTest, InvalidUtf8IsInvalidArgument) {
+  LexicalIndex index = Build({MakeTrack("a", "b", "c")});
+  EXPECT_EQ(index.Search("caf\xC3", 5).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace cratedig
