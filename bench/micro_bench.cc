@@ -24,6 +24,7 @@
 #include "common/text_embedder.h"
 #include "query_service/query_engine.h"
 #include "query_service/recommender.h"
+#include "query_service/search.h"
 #include "query_service/snapshot.h"
 #include "trainer_service/snapshot_builder.h"
 
