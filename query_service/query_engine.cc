@@ -6,18 +6,6 @@
 #include "common/track_ids.h"
 
 namespace cratedig::query {
-namespace {
-
-std::vector<Scored> ToScored(const std::vector<Neighbor>& neighbors) {
-  std::vector<Scored> out;
-  out.reserve(neighbors.size());
-  for (const Neighbor& n : neighbors)
-    out.push_back({n.label, std::max(0.0f, n.distance)});
-  return out;
-}
-
-}  // namespace
-
 absl::Status ValidateK(int k, absl::string_view field) {
   if (k < 1 || k > kMaxK) {
     return absl::InvalidArgumentError(

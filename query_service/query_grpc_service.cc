@@ -19,17 +19,6 @@ grpc::Status NoSnapshot() {
                       "no index snapshot loaded yet; retry later");
 }
 
-void AddResults(const Snapshot& snapshot, const std::vector<Scored>& results,
-                google::protobuf::RepeatedPtrField<v1::ScoredTrack>* out) {
-  out->Reserve(static_cast<int>(results.size()));
-  for (const Scored& r : results) {
-    v1::ScoredTrack* t = out->Add();
-    *t->mutable_track() = snapshot.track(r.position);
-    t->set_distance(r.distance);
-    t->set_position(r.position);
-  }
-}
-
 // Recommend for Recommend and Predict: validates `options`, answers, writes the results.
 absl::Status AddRecommendations(const Snapshot& snapshot, std::vector<int64_t> playlist,
                                 int k, const v1::RecommendOptions& options,
