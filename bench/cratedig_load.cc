@@ -45,6 +45,7 @@
 #include "cratedig/v1/snapshot.pb.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl.h"
+#include "google/protobuf/text_format.h"
 #include "google/protobuf/wire_format_lite.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50053", "queryd address");
@@ -60,6 +61,11 @@ ABSL_FLAG(int, concurrency, 32, "Closed loop: requests outstanding at all times"
 ABSL_FLAG(double, rate, 0, "Open loop: requests per second (0: closed loop)");
 ABSL_FLAG(int, k, 10, "Results per Search / Recommend");
 ABSL_FLAG(int, ids_per_request, 100, "Ids per GetTracks request");
+ABSL_FLAG(int, playlist_max, 10,
+          "Recommend: playlists of 1..N tracks; 0 sends none (knobs alone)");
+ABSL_FLAG(std::string, recommend_options, "",
+          "Recommend: RecommendOptions in protobuf text format, sent with every request, "
+          "e.g. 'targets { feature: \"energy\" value: 0.8 }'");
 ABSL_FLAG(int, sample, 20000, "Tracks sampled from the snapshot for the request sets");
 ABSL_FLAG(int, seed, 1, "Random seed");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(5), "Deadline of each request");
@@ -142,6 +148,12 @@ bool ReadSample(const std::string& path, int size, std::mt19937_64& rng, Sample*
 }
 
 enum class Method { kSearch, kRecommend, kGetTracks };
+
+// --recommend_options, parsed once in main().
+v1::RecommendOptions& RecommendOptionsToSend() {
+  static v1::RecommendOptions* options = new v1::RecommendOptions();
+  return *options;
+}
 
 // One outstanding request.
 struct Call {
@@ -254,7 +266,9 @@ class Load {
         call->context.set_deadline(deadline);
         call->due_ns = due_ns;
         v1::RecommendRequest request;
-        for (int i = 1 + static_cast<int>(rng() % 10); i > 0; --i) {
+        *request.mutable_options() = RecommendOptionsToSend();
+        const int most = absl::GetFlag(FLAGS_playlist_max);
+        for (int i = most > 0 ? 1 + static_cast<int>(rng() % most) : 0; i > 0; --i) {
           request.add_track_ids(sample_.with_audio[rng() % sample_.with_audio.size()]);
         }
         request.set_k(k);
@@ -366,6 +380,12 @@ int main(int argc, char** argv) {
       "cratedig_load --target=ADDR --snapshot=DIR --method=search|recommend|get_tracks");
   absl::ParseCommandLine(argc, argv);
   const std::string method_name = absl::GetFlag(FLAGS_method);
+  if (!google::protobuf::TextFormat::ParseFromString(
+          absl::GetFlag(FLAGS_recommend_options), &RecommendOptionsToSend())) {
+    std::fprintf(stderr,
+                 "cratedig_load: --recommend_options is not a RecommendOptions\n");
+    return 2;
+  }
   Method method;
   if (method_name == "search") {
     method = Method::kSearch;
