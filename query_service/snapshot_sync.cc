@@ -110,6 +110,8 @@ absl::Status SnapshotSync::Sync(const v1::SnapshotManifest& manifest) {
     }
     CD_LOG(INFO) << "snapshot fetched version=" << manifest.version()
                  << " ms=" << absl::ToInt64Milliseconds(absl::Now() - start);
+    // Partial fetches of versions never to be fetched again (left by a crash) go too.
+    RemoveTemporaryDirs(root());
   }
   if (auto s = LoadAndInstall(dir); !s.ok()) return s;
   PruneSnapshots(root(), options_.keep_snapshots);

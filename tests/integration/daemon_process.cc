@@ -223,6 +223,16 @@ absl::StatusOr<int> DaemonProcess::Stop(absl::Duration timeout) {
   return WEXITSTATUS(*status);
 }
 
+absl::Status DaemonProcess::Kill() {
+  if (pid_ <= 0) return absl::FailedPreconditionError(name_ + " is not running");
+  kill(pid_, SIGKILL);
+  std::optional<int> status = WaitFor(pid_, absl::Seconds(10));
+  pid_ = -1;
+  if (drain_.joinable()) drain_.join();
+  if (!status) return absl::DeadlineExceededError(name_ + " survived SIGKILL");
+  return absl::OkStatus();
+}
+
 DaemonProcess::~DaemonProcess() {
   if (pid_ > 0) Stop(absl::Seconds(5)).IgnoreError();
   if (drain_.joinable()) drain_.join();

@@ -52,6 +52,9 @@ class DaemonProcess {
   /// error when the daemon died of a signal or had to be killed (DeadlineExceeded).
   absl::StatusOr<int> Stop(absl::Duration timeout = absl::Seconds(10));
 
+  /// Sends SIGKILL (a crash: no shutdown code runs) and reaps the daemon.
+  absl::Status Kill();
+
   /// Everything the daemon wrote on stdout so far.
   std::string Stdout() const;
 
