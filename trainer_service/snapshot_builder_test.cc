@@ -60,5 +60,25 @@ TEST(BuildSnapshotTest, PublishesAVerifiedSnapshotWithCounts) {
   EXPECT_EQ(manifest->preprocessing().genres_size(), 8);
 }
 
+// A build whose caller went away stops at its next step and publishes nothing, whichever
+// step that is.
+TEST(BuildSnapshotTest, CancelledBuildPublishesNothing) {
+  std::string root =
+      ::testing::TempDir() + "/snapshot_builder_cancel." + std::to_string(::getpid());
+  std::filesystem::remove_all(root);
+  auto tracks = testing::SyntheticTracks(200);
+  for (int allowed = 0; allowed < 3; ++allowed) {
+    int asked = 0;
+    BuildOptions options;
+    options.cancelled = [&] { return asked++ >= allowed; };
+    auto manifest = BuildSnapshot(tracks, {}, options, root, "000001");
+    EXPECT_EQ(manifest.status().code(), absl::StatusCode::kCancelled) << allowed;
+    EXPECT_EQ(asked, allowed + 1);
+    EXPECT_TRUE(ListSnapshots(root).empty());
+    EXPECT_FALSE(ReadCurrent(root).ok());
+  }
+  std::filesystem::remove_all(root);
+}
+
 }  // namespace
 }  // namespace cratedig::trainer
