@@ -21,7 +21,9 @@ using nlohmann::json;
 absl::StatusOr<json> ParseJson(absl::string_view text, absl::string_view source) {
   try {
     return json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error for broken syntax, and out_of_range for a number too large for a
+    // double (1e999), which nlohmann throws from parse() too.
     std::string what = e.what();
     // Drop nlohmann's "[json.exception.parse_error.101] " prefix; keep the position.
     size_t bracket = what.find("] ");

@@ -136,6 +136,19 @@ TEST(PredictRequestTest, MalformedJsonReportsTheParserPosition) {
   EXPECT_FALSE(ParsePredictRequest("", "r.json").ok());
 }
 
+// Found by tests/fuzz (predict_request): nlohmann throws out_of_range, not parse_error,
+// for a number beyond a double, and the client died of the uncaught exception.
+TEST(PredictRequestTest, NumberBeyondADoubleIsAnError) {
+  for (const char* text : {R"({"search_neighbors": 8e8888})", R"({"playlist": [1e999]})",
+                           R"({"search":8e8888`888{"s8888.88888,)"}) {
+    absl::StatusOr<v1::PredictRequest> request = ParsePredictRequest(text, "r.json");
+    ASSERT_FALSE(request.ok()) << text;
+    EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(request.status().message(), HasSubstr("r.json: invalid JSON: "));
+    EXPECT_THAT(request.status().message(), Not(HasSubstr("[json.exception")));
+  }
+}
+
 TEST(PredictRequestTest, ReadsStdinForDash) {
   std::istringstream in(R"({"search": "x"})");
   absl::StatusOr<std::string> text = ReadRequestFile("-", in);
