@@ -136,25 +136,16 @@ TEST(OverloadTest, BurstIsRefusedQuicklyAndTheDaemonRecoversAtOnce) {
     intptr_t t = reinterpret_cast<intptr_t>(tag);
     if (t % 2 == 1) ++finished;
   }
-  const absl::Time recovery_start = absl::Now();
-  grpc::Status status;
-  do {
-    grpc::ClientContext context;
-    SetDeadline(&context, absl::Seconds(5));
-    v1::GetCatalogStatusResponse response;
-    status =
-        catalog->GetCatalogStatus(&context, v1::GetCatalogStatusRequest(), &response);
-  } while (!status.ok() && absl::Now() - recovery_start < absl::Seconds(5));
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  // The watch loop notices a cancellation within 250 ms.
-  EXPECT_LT(absl::Now() - recovery_start, absl::Seconds(2));
-  for (int i = 0; i < 20; ++i) {
+  // The trainer's watch loops notice a cancellation within 250 ms and free their threads;
+  // from then on every call is served.
+  absl::SleepFor(absl::Milliseconds(500));
+  for (int i = 0; i < 50; ++i) {
     grpc::ClientContext context;
     SetDeadline(&context);
     v1::GetCatalogStatusResponse response;
-    EXPECT_TRUE(
-        catalog->GetCatalogStatus(&context, v1::GetCatalogStatusRequest(), &response)
-            .ok());
+    grpc::Status status =
+        catalog->GetCatalogStatus(&context, v1::GetCatalogStatusRequest(), &response);
+    EXPECT_TRUE(status.ok()) << "call " << i << ": " << status.error_message();
   }
   cq.Shutdown();
   void* tag = nullptr;
