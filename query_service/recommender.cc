@@ -88,7 +88,7 @@ class Run {
   absl::StatusOr<std::vector<Candidate>> Pool(int depth);
   void Score(std::vector<Candidate>* pool);
   double TargetDeviation(int64_t position) const;
-  std::vector<size_t> Select(const std::vector<Candidate>& pool, int limit,
+  std::vector<size_t> Select(const std::vector<Candidate>& pool, size_t sorted, int limit,
                              std::vector<size_t>* overflow) const;
   int64_t CountMatched() const;
   size_t MmrPool() const { return 3 * static_cast<size_t>(q_.k); }
@@ -270,15 +270,25 @@ void Run::Score(std::vector<Candidate>* pool) {
     }
     c.score = static_cast<float>(score);
   }
-  std::sort(pool->begin(), pool->end(), [](const Candidate& a, const Candidate& b) {
-    return a.score != b.score ? a.score > b.score : a.label < b.label;
-  });
 }
 
-// Indexes into the sorted pool of the chosen results, at most `limit` tracks per
-// artist (0: no limit); candidates held back by the limit go to `overflow`.
-std::vector<size_t> Run::Select(const std::vector<Candidate>& pool, int limit,
-                                std::vector<size_t>* overflow) const {
+// Sorts the best `m` candidates to the front, best first (ties by label).
+void Order(std::vector<Candidate>* pool, size_t m) {
+  auto better = [](const Candidate& a, const Candidate& b) {
+    return a.score != b.score ? a.score > b.score : a.label < b.label;
+  };
+  if (m >= pool->size()) {
+    std::sort(pool->begin(), pool->end(), better);
+  } else {
+    std::partial_sort(pool->begin(), pool->begin() + m, pool->end(), better);
+  }
+}
+
+// Indexes into the pool (sorted in its first `sorted` places) of the chosen results, at
+// most `limit` tracks per artist (0: no limit); candidates held back by the limit go to
+// `overflow`.
+std::vector<size_t> Run::Select(const std::vector<Candidate>& pool, size_t sorted,
+                                int limit, std::vector<size_t>* overflow) const {
   std::vector<size_t> chosen;
   absl::flat_hash_map<int32_t, int> per_artist;
   auto fits = [&](size_t i) {
@@ -295,7 +305,7 @@ std::vector<size_t> Run::Select(const std::vector<Candidate>& pool, int limit,
   };
   const size_t k = static_cast<size_t>(q_.k);
   if (q_.mmr_lambda <= 0) {
-    for (size_t i = 0; i < pool.size() && chosen.size() < k; ++i) {
+    for (size_t i = 0; i < sorted && chosen.size() < k; ++i) {
       if (fits(i)) {
         take(i);
       } else {
@@ -307,7 +317,7 @@ std::vector<size_t> Run::Select(const std::vector<Candidate>& pool, int limit,
   // MMR over the best MmrPool(k) candidates: lambda * score - (1 - lambda) * similarity
   // to the nearest chosen result.
   const double lambda = q_.mmr_lambda;
-  const size_t n = std::min(pool.size(), MmrPool());
+  const size_t n = std::min(sorted, MmrPool());
   std::vector<float> nearest(n, -1.0f);
   std::vector<bool> done(n, false);
   while (chosen.size() < k) {
@@ -424,7 +434,8 @@ absl::StatusOr<RecommendResult> Run::Answer() {
   }
   RecommendResult out;
   out.strategy = q_.strategy;
-  out.matched = CountMatched();
+  // Knobs alone: the pool is every matching track, counted below.
+  if (!centroid_.empty()) out.matched = CountMatched();
 
   const int64_t indexed = s_.audio_index().size();
   const int limit = q_.max_per_artist.value_or(kDefaultMaxPerArtist);
@@ -439,14 +450,26 @@ absl::StatusOr<RecommendResult> Run::Answer() {
     auto next = Pool(static_cast<int>(depth));
     if (!next.ok()) return next.status();
     pool = *std::move(next);
+    if (centroid_.empty()) out.matched = static_cast<int64_t>(pool.size());
     Score(&pool);
+    // A knobs-only pool holds every matching track: order only what selection may reach.
+    size_t sorted = centroid_.empty()
+                        ? std::min(pool.size(), std::max<size_t>(8 * size_t(q_.k), 1024))
+                        : pool.size();
+    Order(&pool, sorted);
     if (q_.mmr_lambda > 0) {
-      for (size_t i = 0; i < pool.size() && i < MmrPool(); ++i) {
+      for (size_t i = 0; i < sorted && i < MmrPool(); ++i) {
         if (pool[i].vector.empty()) pool[i].vector = VectorOf(pool[i].label);
       }
     }
     overflow.clear();
-    chosen = Select(pool, limit, &overflow);
+    chosen = Select(pool, sorted, limit, &overflow);
+    if (static_cast<int>(chosen.size()) < q_.k && sorted < pool.size()) {
+      sorted = pool.size();
+      Order(&pool, sorted);
+      overflow.clear();
+      chosen = Select(pool, sorted, limit, &overflow);
+    }
     const bool exhausted = centroid_.empty() ||  // knobs alone: the pool held every track
                            static_cast<int64_t>(pool.size()) < depth || depth >= indexed;
     if (static_cast<int>(chosen.size()) >= q_.k || exhausted) break;

@@ -273,6 +273,24 @@ TEST_F(RecommenderTest, MaxPerArtistHolds) {
     o.clear_max_per_artist();
     EXPECT_EQ(MustAsk({12, 13}, 1000, o).results.size(), 1000u);
   }
+  // Knobs alone order only the head of the catalog first; the limit still holds.
+  v1::RecommendOptions knobs;
+  v1::FeatureTarget* t = knobs.add_targets();
+  t->set_feature("valence");
+  t->set_value(0.3);
+  knobs.set_max_per_artist(1);
+  RecommendResult r = MustAsk({}, 60, knobs);
+  EXPECT_EQ(r.results.size(), 50u);
+  EXPECT_EQ(per_artist(r), 1);
+  knobs.clear_max_per_artist();
+  r = MustAsk({}, 200, knobs);
+  EXPECT_EQ(r.results.size(), 200u);
+  RecommendResult head = r;
+  head.results.resize(150);  // 50 artists x 3, then the best of the rest
+  EXPECT_EQ(per_artist(head), 3);
+  for (size_t i = 1; i < 150; ++i) {
+    EXPECT_GE(r.results[i - 1].score, r.results[i].score);
+  }
 }
 
 TEST_F(RecommenderTest, MmrSpreadsTheResults) {
