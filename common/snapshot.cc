@@ -30,12 +30,6 @@ absl::Status ErrnoError(const std::string& what, const std::string& path) {
   return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
 }
 
-bool IsVersionName(const std::string& name) {
-  if (name.empty()) return false;
-  return std::all_of(name.begin(), name.end(),
-                     [](char c) { return c >= '0' && c <= '9'; });
-}
-
 absl::Status FsyncPath(const std::string& path, bool directory) {
   int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
   if (fd < 0) return ErrnoError("cannot open", path);
@@ -46,6 +40,24 @@ absl::Status FsyncPath(const std::string& path, bool directory) {
 }
 
 }  // namespace
+
+bool IsSnapshotVersion(const std::string& name) {
+  if (name.empty()) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool SnapshotVersionLess(const std::string& a, const std::string& b) {
+  // Without leading zeros, a shorter number is a smaller one.
+  auto significant = [](const std::string& v) {
+    size_t first = v.find_first_not_of('0');
+    return first == std::string::npos ? std::string_view()
+                                      : std::string_view(v).substr(first);
+  };
+  std::string_view x = significant(a), y = significant(b);
+  if (x.size() != y.size()) return x.size() < y.size();
+  return x < y;
+}
 
 absl::StatusOr<std::pair<uint32_t, int64_t>> FileCrc32(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -109,12 +121,12 @@ std::vector<std::string> ListSnapshots(const std::string& root) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(root, ec)) {
     std::string name = entry.path().filename().string();
-    if (entry.is_directory() && IsVersionName(name) &&
+    if (entry.is_directory() && IsSnapshotVersion(name) &&
         fs::exists(entry.path() / kManifestFileName)) {
       versions.push_back(name);
     }
   }
-  std::sort(versions.begin(), versions.end());
+  std::sort(versions.begin(), versions.end(), SnapshotVersionLess);
   return versions;
 }
 
@@ -122,7 +134,7 @@ absl::StatusOr<std::string> ReadCurrent(const std::string& root) {
   auto data = ReadFile(root + "/" + kCurrentFile);
   if (!data.ok()) return data.status();
   std::string version(absl::StripAsciiWhitespace(*data));
-  if (!IsVersionName(version)) {
+  if (!IsSnapshotVersion(version)) {
     return absl::DataLossError(absl::StrCat(root, "/CURRENT does not name a snapshot"));
   }
   return version;
@@ -243,13 +255,16 @@ absl::StatusOr<std::string> SnapshotWriter::Commit(const std::vector<std::string
       !s.ok()) {
     return s;
   }
-  return InstallFetchedSnapshot(root_, tmp_dir_, manifest);
+  auto installed = InstallFetchedSnapshot(root_, tmp_dir_, manifest);
+  if (!installed.ok()) return installed.status();
+  if (auto s = WriteCurrent(root_, version_); !s.ok()) return s;
+  return installed;
 }
 
 absl::StatusOr<std::string> InstallFetchedSnapshot(const std::string& root,
                                                    const std::string& tmp_dir,
                                                    const v1::SnapshotManifest& manifest) {
-  if (!IsVersionName(manifest.version())) {
+  if (!IsSnapshotVersion(manifest.version())) {
     return absl::DataLossError("snapshot manifest has no valid version");
   }
   if (auto s = VerifySnapshotFiles(tmp_dir, manifest); !s.ok()) return s;
@@ -266,7 +281,6 @@ absl::StatusOr<std::string> InstallFetchedSnapshot(const std::string& root,
     return ErrnoError("cannot rename", tmp_dir);
   }
   if (auto s = SyncDir(root); !s.ok()) return s;
-  if (auto s = WriteCurrent(root, manifest.version()); !s.ok()) return s;
   return final_dir;
 }
 

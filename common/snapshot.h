@@ -23,6 +23,11 @@ namespace cratedig {
 inline constexpr int kSnapshotFormatVersion = 1;
 inline constexpr char kManifestFileName[] = "MANIFEST";
 
+/// Whether `name` is a snapshot version: decimal digits only ("000042").
+bool IsSnapshotVersion(const std::string& name);
+/// Orders versions by number ("000009" < "000010" < "1000000").
+bool SnapshotVersionLess(const std::string& a, const std::string& b);
+
 /// Returns the CRC-32 (zlib) and size of a file.
 absl::StatusOr<std::pair<uint32_t, int64_t>> FileCrc32(const std::string& path);
 
@@ -78,8 +83,9 @@ class SnapshotWriter {
 };
 
 /// Installs a snapshot whose files were fetched into `tmp_dir` (under root, named
-/// .tmp-*): verifies them against `manifest`, writes MANIFEST, renames to
-/// `<root>/<version>` and points CURRENT at it.
+/// .tmp-*): verifies them against `manifest`, writes MANIFEST and renames to
+/// `<root>/<version>`. CURRENT is left alone: the caller points it at the snapshot once
+/// it is known to load.
 absl::StatusOr<std::string> InstallFetchedSnapshot(const std::string& root,
                                                    const std::string& tmp_dir,
                                                    const v1::SnapshotManifest& manifest);

@@ -63,10 +63,8 @@ int main(int argc, char** argv) {
   cratedig::query::SnapshotHolder holder;
   cratedig::query::SnapshotSync sync(
       options, &holder, [](const cratedig::query::Snapshot&) { SetServing(true); });
-  if (absl::Status s = sync.LoadLocal(); !s.ok() && !absl::IsNotFound(s)) {
-    CD_LOG(ERROR) << "local snapshot not served: " << s;
-  }
-  cratedig::query::QueryGrpcService service(&holder);
+  sync.LoadLocal().IgnoreError();  // A refusal is logged and shown in GetQueryStatus.
+  cratedig::query::QueryGrpcService service(&holder, &sync);
   cratedig::DaemonOptions daemon;
   daemon.name = "queryd";
   daemon.listen = absl::GetFlag(FLAGS_listen);

@@ -186,6 +186,7 @@ grpc::Status QueryGrpcService::GetQueryStatus(grpc::ServerContext* context,
     response->set_snapshot_version(snapshot->version());
     response->set_tracks(snapshot->size());
   }
+  if (sync_ != nullptr) sync_->DescribeTo(response);
   return grpc::Status::OK;
 }
 

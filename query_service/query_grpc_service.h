@@ -5,12 +5,16 @@
 
 #include "cratedig/v1/query_service.grpc.pb.h"
 #include "query_service/snapshot_holder.h"
+#include "query_service/snapshot_sync.h"
 
 namespace cratedig::query {
 
 class QueryGrpcService final : public v1::QueryService::Service {
  public:
-  explicit QueryGrpcService(const SnapshotHolder* holder) : holder_(holder) {}
+  /// `sync`, when given, adds the replication state to GetQueryStatus.
+  explicit QueryGrpcService(const SnapshotHolder* holder,
+                            const SnapshotSync* sync = nullptr)
+      : holder_(holder), sync_(sync) {}
 
   grpc::Status Search(grpc::ServerContext* context, const v1::SearchRequest* request,
                       v1::SearchResponse* response) override;
@@ -28,6 +32,7 @@ class QueryGrpcService final : public v1::QueryService::Service {
 
  private:
   const SnapshotHolder* holder_;  // Not owned.
+  const SnapshotSync* sync_;      // Not owned; may be null.
 };
 
 }  // namespace cratedig::query

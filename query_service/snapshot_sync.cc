@@ -21,9 +21,9 @@ SnapshotSync::SnapshotSync(SnapshotSyncOptions options, SnapshotHolder* holder,
   std::error_code ec;
   fs::create_directories(root(), ec);
   if (!options_.trainer.empty()) {
-    stub_ = v1::SnapshotService::NewStub(options_.trainer_channel != nullptr
-                                             ? options_.trainer_channel
-                                             : MakeChannel(options_.trainer));
+    channel_ = options_.trainer_channel != nullptr ? options_.trainer_channel
+                                                   : MakeChannel(options_.trainer);
+    stub_ = v1::SnapshotService::NewStub(channel_);
   }
 }
 
@@ -32,7 +32,9 @@ SnapshotSync::~SnapshotSync() { Stop(); }
 absl::Status SnapshotSync::LoadLocal() {
   auto current = ReadCurrent(root());
   if (!current.ok()) return current.status();
-  return LoadAndInstall(absl::StrCat(root(), "/", *current));
+  absl::Status loaded = LoadAndInstall(absl::StrCat(root(), "/", *current));
+  if (!loaded.ok()) RecordRefusal(*current, loaded);
+  return loaded;
 }
 
 void SnapshotSync::Start() {
@@ -73,8 +75,7 @@ void SnapshotSync::WatchOnce() {
   v1::WatchSnapshotsResponse response;
   while (reader->Read(&response)) {
     if (auto s = Sync(response.manifest()); !s.ok()) {
-      CD_LOG(ERROR) << "snapshot " << response.manifest().version()
-                    << " refused, old one keeps serving: " << s;
+      RecordRefusal(response.manifest().version(), s);
     }
   }
   grpc::Status status = reader->Finish();
@@ -92,11 +93,21 @@ absl::Status SnapshotSync::Sync(const v1::SnapshotManifest& manifest) {
   auto current = holder_->Get();
   if (current != nullptr && current->version() == manifest.version())
     return absl::OkStatus();
+  if (!IsSnapshotVersion(manifest.version())) {
+    return absl::DataLossError(absl::StrCat("published manifest has no valid version ('",
+                                            manifest.version(), "')"));
+  }
+  if (manifest.format_version() != kSnapshotFormatVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("snapshot ", manifest.version(), " has format ",
+                     manifest.format_version(), " (written by '", manifest.builder(),
+                     "'); this queryd reads format ", kSnapshotFormatVersion));
+  }
   absl::Time start = absl::Now();
   const std::string dir = absl::StrCat(root(), "/", manifest.version());
+  std::error_code ec;
   if (!VerifySnapshotFiles(dir, manifest).ok()) {
     const std::string tmp = absl::StrCat(root(), "/.tmp-", manifest.version());
-    std::error_code ec;
     fs::create_directories(tmp, ec);
     for (const v1::SnapshotFile& file : manifest.files()) {
       if (auto s = FetchFile(manifest.version(), file, tmp + "/" + file.name());
@@ -113,9 +124,60 @@ absl::Status SnapshotSync::Sync(const v1::SnapshotManifest& manifest) {
     // Partial fetches of versions never to be fetched again (left by a crash) go too.
     RemoveTemporaryDirs(root());
   }
-  if (auto s = LoadAndInstall(dir); !s.ok()) return s;
+  if (auto s = LoadAndInstall(dir); !s.ok()) {
+    fs::remove_all(dir, ec);  // CURRENT still names the snapshot being served.
+    return s;
+  }
+  if (auto s = WriteCurrent(root(), manifest.version()); !s.ok()) {
+    CD_LOG(WARNING) << "snapshot " << manifest.version()
+                    << " serves but a restart would load the previous one: " << s;
+  }
   PruneSnapshots(root(), options_.keep_snapshots);
   return absl::OkStatus();
+}
+
+void SnapshotSync::RecordRefusal(const std::string& version, const absl::Status& status) {
+  auto serving = holder_->Get();
+  CD_LOG(ERROR) << "snapshot " << version << " refused ("
+                << (serving ? "snapshot " + serving->version() + " keeps serving"
+                            : "nothing to serve")
+                << "): " << status;
+  absl::MutexLock lock(&mu_);
+  refused_version_ = version;
+  refused_error_ = status.ToString();
+  refused_at_ms_ = absl::ToUnixMillis(absl::Now());
+}
+
+void SnapshotSync::DescribeTo(v1::GetQueryStatusResponse* status) const {
+  if (auto snapshot = holder_->Get()) {
+    status->set_snapshot_created_at_ms(snapshot->manifest().created_at_ms());
+    status->set_snapshot_builder(snapshot->manifest().builder());
+  }
+  status->set_trainer(options_.trainer);
+  if (channel_ != nullptr) {
+    switch (channel_->GetState(/*try_to_connect=*/false)) {
+      case GRPC_CHANNEL_IDLE:
+        status->set_trainer_connection("IDLE");
+        break;
+      case GRPC_CHANNEL_CONNECTING:
+        status->set_trainer_connection("CONNECTING");
+        break;
+      case GRPC_CHANNEL_READY:
+        status->set_trainer_connection("READY");
+        break;
+      case GRPC_CHANNEL_TRANSIENT_FAILURE:
+        status->set_trainer_connection("TRANSIENT_FAILURE");
+        break;
+      case GRPC_CHANNEL_SHUTDOWN:
+        status->set_trainer_connection("SHUTDOWN");
+        break;
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  status->set_snapshot_loaded_at_ms(loaded_at_ms_);
+  status->set_last_refused_version(refused_version_);
+  status->set_last_refused_error(refused_error_);
+  status->set_last_refused_at_ms(refused_at_ms_);
 }
 
 absl::Status SnapshotSync::FetchFile(const std::string& version,
@@ -167,6 +229,10 @@ absl::Status SnapshotSync::LoadAndInstall(const std::string& dir) {
   if (!snapshot.ok()) return snapshot.status();
   std::shared_ptr<const Snapshot> loaded = *snapshot;
   holder_->Install(loaded);
+  {
+    absl::MutexLock lock(&mu_);
+    loaded_at_ms_ = absl::ToUnixMillis(absl::Now());
+  }
   CD_LOG(INFO) << "snapshot swapped version=" << loaded->version()
                << " tracks=" << loaded->size()
                << " load_ms=" << absl::ToInt64Milliseconds(absl::Now() - start);

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "cratedig/v1/query_service.pb.h"
 #include "cratedig/v1/snapshot_service.grpc.pb.h"
 #include "query_service/snapshot_holder.h"
 
@@ -45,7 +46,13 @@ class SnapshotSync {
   void Stop();
 
   /// Fetch, verify, install and load one published snapshot (used by the watch loop).
+  /// CURRENT on disk names it only once it loaded; one that fails is deleted and recorded
+  /// as refused.
   absl::Status Sync(const v1::SnapshotManifest& manifest);
+
+  /// Fill the replication fields of a status answer: the served snapshot's origin and
+  /// load time, the trainer's address and connection state, the last refused snapshot.
+  void DescribeTo(v1::GetQueryStatusResponse* status) const;
 
  private:
   void Run();
@@ -53,15 +60,21 @@ class SnapshotSync {
   absl::Status FetchFile(const std::string& version, const v1::SnapshotFile& file,
                          const std::string& path);
   absl::Status LoadAndInstall(const std::string& dir);
+  void RecordRefusal(const std::string& version, const absl::Status& status);
   std::string root() const { return options_.data_dir + "/snapshots"; }
 
   const SnapshotSyncOptions options_;
   SnapshotHolder* holder_;  // Not owned.
   std::function<void(const Snapshot&)> on_installed_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::SnapshotService::Stub> stub_;
   absl::Notification stop_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   grpc::ClientContext* watch_context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  int64_t loaded_at_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string refused_version_ ABSL_GUARDED_BY(mu_);
+  std::string refused_error_ ABSL_GUARDED_BY(mu_);
+  int64_t refused_at_ms_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 
