@@ -1,6 +1,11 @@
 #include "trainer_service/trainer.h"
 
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/snapshot.h"
@@ -76,6 +81,62 @@ absl::StatusOr<v1::TrainResponse> Trainer::Train(const std::function<bool()>& ca
   response.set_snapshot_version(version);
   response.set_tracks(c.tracks());
   response.set_build_ms(ms);
+  return response;
+}
+
+absl::StatusOr<v1::RollbackSnapshotResponse> Trainer::Rollback(
+    const std::string& version) {
+  absl::MutexLock build_lock(&build_mu_);  // A build publishing meanwhile would win.
+  std::optional<v1::SnapshotManifest> current = Latest();
+  if (!current) {
+    return absl::FailedPreconditionError("no snapshot is published yet; train first");
+  }
+  const std::vector<std::string> kept = ListSnapshots(root());
+  const std::string kept_list =
+      absl::StrCat("kept: ", absl::StrJoin(kept, ", "),
+                   "; --keep_snapshots=", options_.keep_snapshots);
+  std::string target;
+  if (version.empty()) {
+    for (const std::string& v : kept) {
+      if (SnapshotVersionLess(v, current->version())) target = v;
+    }
+    if (target.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("no kept snapshot is older than the current ", current->version(),
+                       " (", kept_list, ")"));
+    }
+  } else {
+    int64_t number = 0;
+    if (!IsSnapshotVersion(version) || !absl::SimpleAtoi(version, &number)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "version: '", version, "' is not a snapshot version (digits, e.g. 000002)"));
+    }
+    target = absl::StrFormat("%06d", number);
+    if (std::find(kept.begin(), kept.end(), target) == kept.end()) {
+      return absl::NotFoundError(absl::StrCat("version: snapshot ", target,
+                                              " is not kept by this trainer (", kept_list,
+                                              ")"));
+    }
+  }
+  v1::RollbackSnapshotResponse response;
+  response.set_previous_version(current->version());
+  *response.mutable_kept_versions() = {kept.begin(), kept.end()};
+  if (target != current->version()) {
+    auto manifest = ReadManifest(SnapshotDir(target));
+    if (!manifest.ok()) return manifest.status();
+    if (auto s = VerifySnapshotFiles(SnapshotDir(target), *manifest); !s.ok()) return s;
+    if (auto s = WriteCurrent(root(), target); !s.ok()) return s;
+    {
+      absl::MutexLock lock(&mu_);
+      latest_ = *manifest;
+    }
+    CD_LOG(INFO) << "snapshot rolled back version=" << target
+                 << " previous=" << current->version()
+                 << " tracks=" << manifest->counts().tracks();
+    current = *std::move(manifest);
+  }
+  response.set_snapshot_version(current->version());
+  response.set_tracks(current->counts().tracks());
   return response;
 }
 

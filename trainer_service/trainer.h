@@ -40,6 +40,9 @@ class Trainer {
   /// Cancelled, publishing nothing, once `cancelled` (asked between steps) returns true.
   absl::StatusOr<v1::TrainResponse> Train(const std::function<bool()>& cancelled = {});
   v1::GetCatalogStatusResponse Status() const;
+  /// Publish the kept snapshot `version` (empty: the newest one older than the current)
+  /// as current again. Waits for a running build to finish first.
+  absl::StatusOr<v1::RollbackSnapshotResponse> Rollback(const std::string& version);
 
   /// The newest published manifest, if any.
   std::optional<v1::SnapshotManifest> Latest() const;

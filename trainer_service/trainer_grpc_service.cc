@@ -64,6 +64,18 @@ grpc::Status CatalogGrpcService::GetCatalogStatus(
   return grpc::Status::OK;
 }
 
+grpc::Status CatalogGrpcService::RollbackSnapshot(
+    grpc::ServerContext* context, const v1::RollbackSnapshotRequest* request,
+    v1::RollbackSnapshotResponse* response) {
+  auto result = trainer_->Rollback(request->version());
+  if (!result.ok()) {
+    CD_LOG(WARNING) << "rollback refused: " << result.status();
+    return ToGrpcStatus(result.status());
+  }
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
 grpc::Status SnapshotGrpcService::GetLatestSnapshot(
     grpc::ServerContext* context, const v1::GetLatestSnapshotRequest* request,
     v1::GetLatestSnapshotResponse* response) {
@@ -96,11 +108,9 @@ grpc::Status SnapshotGrpcService::FetchSnapshotFile(
   // Only files a kept snapshot's manifest lists can be fetched: no path ever comes from
   // the request as such.
   const std::string& version = request->version();
-  const bool digits =
-      !version.empty() && std::all_of(version.begin(), version.end(),
-                                      [](char c) { return c >= '0' && c <= '9'; });
-  auto manifest = digits ? ReadManifest(trainer_->SnapshotDir(version))
-                         : absl::StatusOr<v1::SnapshotManifest>(absl::NotFoundError(""));
+  auto manifest = IsSnapshotVersion(version)
+                      ? ReadManifest(trainer_->SnapshotDir(version))
+                      : absl::StatusOr<v1::SnapshotManifest>(absl::NotFoundError(""));
   if (!manifest.ok()) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         absl::StrCat("version: snapshot '", request->version(),

@@ -23,6 +23,9 @@ class CatalogGrpcService final : public v1::CatalogService::Service {
   grpc::Status GetCatalogStatus(grpc::ServerContext* context,
                                 const v1::GetCatalogStatusRequest* request,
                                 v1::GetCatalogStatusResponse* response) override;
+  grpc::Status RollbackSnapshot(grpc::ServerContext* context,
+                                const v1::RollbackSnapshotRequest* request,
+                                v1::RollbackSnapshotResponse* response) override;
 
  private:
   Trainer* trainer_;  // Not owned.

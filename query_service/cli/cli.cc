@@ -9,7 +9,8 @@ namespace cratedig::cli {
 namespace {
 
 constexpr double kDefaultTimeoutSeconds = 30;
-// Import and train run as long as the catalog needs.
+// Import, train and rollback (which waits for a running build) take as long as the
+// catalog needs.
 constexpr double kLongTimeoutSeconds = 1800;
 constexpr int kUnlimited = -1;
 constexpr char kShortUsage[] = "cratedig SUBCOMMAND [flags] [args]; see --help";
@@ -26,6 +27,8 @@ constexpr Subcommand kSubcommands[] = {
     {"import", "cratedig import [--trainer=ADDR] [--json] FILE...", 1, kUnlimited,
      RunImport},
     {"train", "cratedig train [--trainer=ADDR] [--json]", 0, 0, RunTrain},
+    {"rollback", "cratedig rollback [--trainer=ADDR] [--json] [VERSION]", 0, 1,
+     RunRollback},
     {"status", "cratedig status [--server=ADDR] [--json]", 0, 0, RunStatus},
     {"search", "cratedig search [--server=ADDR] [--k=N] [--json] QUERY...|-", 1,
      kUnlimited, RunSearch},
@@ -82,9 +85,11 @@ std::string UsageText() {
       "tempo (BPM), time_signature, valence (docs/recommend.md).\n"
       "A lone \"-\" for QUERY or IDs reads one request per line from standard\n"
       "input and prints one JSON document per line. --timeout=SECONDS bounds each\n"
-      "RPC (default 30, import and train 1800). --tls_ca_file turns TLS on;\n"
-      "tokens come from --query_token_file and --internal_token_file or\n"
-      "$CRATEDIG_QUERY_TOKEN and $CRATEDIG_INTERNAL_TOKEN (see docs/operations.md).");
+      "RPC (default 30; import, train and rollback 1800). rollback without VERSION\n"
+      "goes back to the newest kept snapshot older than the current one.\n"
+      "--tls_ca_file turns TLS on; tokens come from --query_token_file and\n"
+      "--internal_token_file or $CRATEDIG_QUERY_TOKEN and $CRATEDIG_INTERNAL_TOKEN\n"
+      "(see docs/operations.md).");
   return text;
 }
 
@@ -117,7 +122,9 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
   std::string complaint = CheckArgCount(*subcommand, rest.size());
   if (!complaint.empty()) return UsageError(err, complaint, subcommand->usage);
 
-  const bool to_trainer = args[0] == "import" || args[0] == "train";
+  // Import, train and rollback go to the trainer and take as long as the catalog needs.
+  const bool to_trainer =
+      args[0] == "import" || args[0] == "train" || args[0] == "rollback";
   double seconds = options.timeout_seconds.value_or(to_trainer ? kLongTimeoutSeconds
                                                                : kDefaultTimeoutSeconds);
   if (!std::isfinite(seconds) || seconds <= 0) {

@@ -38,6 +38,7 @@ int Fail(const CommandContext& ctx, absl::string_view message);
 
 int RunImport(const CommandContext& ctx);
 int RunTrain(const CommandContext& ctx);
+int RunRollback(const CommandContext& ctx);
 int RunStatus(const CommandContext& ctx);
 int RunSearch(const CommandContext& ctx);
 int RunRecommend(const CommandContext& ctx);

@@ -85,6 +85,15 @@ std::string FormatTrainResponse(const v1::TrainResponse& response) {
                       response.tracks(), " tracks in ", response.build_ms(), " ms");
 }
 
+std::string FormatRollbackResponse(const v1::RollbackSnapshotResponse& response) {
+  if (response.snapshot_version() == response.previous_version()) {
+    return absl::StrCat("snapshot ", response.snapshot_version(),
+                        " is current already: ", response.tracks(), " tracks");
+  }
+  return absl::StrCat("snapshot ", response.snapshot_version(), " is current again (was ",
+                      response.previous_version(), "): ", response.tracks(), " tracks");
+}
+
 std::string FormatQueryStatus(const v1::GetQueryStatusResponse& response) {
   if (response.snapshot_version().empty()) return "no snapshot loaded";
   return absl::StrCat("serving snapshot ", response.snapshot_version(), ": ",

@@ -26,6 +26,10 @@ void PrintResultsTable(const google::protobuf::RepeatedPtrField<v1::ScoredTrack>
 /// Return "published snapshot 000003: N tracks in X ms".
 std::string FormatTrainResponse(const v1::TrainResponse& response);
 
+/// Return "snapshot 000002 is current again (was 000003): N tracks" or, when nothing
+/// changed, "snapshot 000002 is current already: N tracks".
+std::string FormatRollbackResponse(const v1::RollbackSnapshotResponse& response);
+
 /// Return "serving snapshot 000003: N tracks" or "no snapshot loaded".
 std::string FormatQueryStatus(const v1::GetQueryStatusResponse& response);
 

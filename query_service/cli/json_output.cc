@@ -183,6 +183,16 @@ Json TrainResponseToJson(const v1::TrainResponse& response) {
   return json;
 }
 
+Json RollbackResponseToJson(const v1::RollbackSnapshotResponse& response) {
+  Json json = Json::object();
+  json["snapshot"] = response.snapshot_version();
+  json["previous"] = response.previous_version();
+  json["tracks"] = response.tracks();
+  json["kept"] = Json::array();
+  for (const std::string& v : response.kept_versions()) json["kept"].push_back(v);
+  return json;
+}
+
 Json ImportSummaryToJson(const v1::ImportSummary& summary) {
   Json errors = Json::array();
   for (const v1::RowError& e : summary.errors()) {

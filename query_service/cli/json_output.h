@@ -62,6 +62,9 @@ Json QueryStatusToJson(const v1::GetQueryStatusResponse& response);
 /// Return {"snapshot":"VERSION","tracks":N,"build_ms":X}.
 Json TrainResponseToJson(const v1::TrainResponse& response);
 
+/// Return {"snapshot":"VERSION","previous":"VERSION","tracks":N,"kept":["VERSION",...]}.
+Json RollbackResponseToJson(const v1::RollbackSnapshotResponse& response);
+
 /// Return the summary with its proto field names:
 /// {"rows_read",...,"errors":[{file,line,...}]}.
 Json ImportSummaryToJson(const v1::ImportSummary& summary);

@@ -19,14 +19,14 @@
 #include "query_service/cli/flag_check.h"
 
 ABSL_FLAG(std::string, trainer, "127.0.0.1:50052",
-          "Address of the trainer (CatalogService), for import and train.");
+          "Address of the trainer (CatalogService), for import, train and rollback.");
 ABSL_FLAG(std::string, server, "127.0.0.1:50053",
           "Address of the query daemon (QueryService), for status, search, recommend, "
           "tracks and predict.");
 ABSL_FLAG(int, k, 10, "Number of results (search, recommend).");
 ABSL_FLAG(bool, json, false, "Print one JSON document instead of a table.");
 ABSL_FLAG(std::optional<double>, timeout, std::nullopt,
-          "Deadline per RPC in seconds (default 30; import and train 1800).");
+          "Deadline per RPC in seconds (default 30; import, train and rollback 1800).");
 // recommend (docs/recommend.md). Flags marked repeatable may be given several times.
 ABSL_FLAG(std::string, strategy, "",
           "recommend: centroid, rrf or best (default: the daemon's).");
@@ -59,9 +59,10 @@ ABSL_FLAG(std::string, tls_server_name, "",
 ABSL_FLAG(std::string, query_token_file, "",
           "File holding the query daemon's bearer token (default: "
           "$CRATEDIG_QUERY_TOKEN).");
-ABSL_FLAG(std::string, internal_token_file, "",
-          "File holding the trainer's bearer token, for import and train (default: "
-          "$CRATEDIG_INTERNAL_TOKEN).");
+ABSL_FLAG(
+    std::string, internal_token_file, "",
+    "File holding the trainer's bearer token, for import, train and rollback (default: "
+    "$CRATEDIG_INTERNAL_TOKEN).");
 
 namespace {
 

@@ -1,4 +1,4 @@
-// The CatalogService subcommands: import and train.
+// The CatalogService subcommands: import, train and rollback.
 
 #include <memory>
 
@@ -67,6 +67,25 @@ int RunTrain(const CommandContext& ctx) {
     ctx.out << DumpJson(TrainResponseToJson(*response)) << '\n';
   } else {
     ctx.out << FormatTrainResponse(*response) << '\n';
+  }
+  return kExitOk;
+}
+
+int RunRollback(const CommandContext& ctx) {
+  Connection connection = TrainerConnection(ctx);
+  std::unique_ptr<v1::CatalogService::Stub> stub =
+      v1::CatalogService::NewStub(connection.channel());
+  v1::RollbackSnapshotRequest request;
+  if (!ctx.args.empty()) request.set_version(ctx.args[0]);
+  absl::StatusOr<v1::RollbackSnapshotResponse> response =
+      connection.Call<v1::RollbackSnapshotResponse>([&](auto* context, auto* reply) {
+        return stub->RollbackSnapshot(context, request, reply);
+      });
+  if (!response.ok()) return Fail(ctx, connection.ErrorLine(ctx.name, response.status()));
+  if (ctx.options.json) {
+    ctx.out << DumpJson(RollbackResponseToJson(*response)) << '\n';
+  } else {
+    ctx.out << FormatRollbackResponse(*response) << '\n';
   }
   return kExitOk;
 }
