@@ -32,7 +32,8 @@ SnapshotSync::~SnapshotSync() { Stop(); }
 absl::Status SnapshotSync::LoadLocal() {
   auto current = ReadCurrent(root());
   if (!current.ok()) return current.status();
-  absl::Status loaded = LoadAndInstall(absl::StrCat(root(), "/", *current));
+  absl::Status loaded =
+      LoadAndInstall(absl::StrCat(root(), "/", *current), /*point_current=*/false);
   if (!loaded.ok()) RecordRefusal(*current, loaded);
   return loaded;
 }
@@ -124,13 +125,9 @@ absl::Status SnapshotSync::Sync(const v1::SnapshotManifest& manifest) {
     // Partial fetches of versions never to be fetched again (left by a crash) go too.
     RemoveTemporaryDirs(root());
   }
-  if (auto s = LoadAndInstall(dir); !s.ok()) {
+  if (auto s = LoadAndInstall(dir, /*point_current=*/true); !s.ok()) {
     fs::remove_all(dir, ec);  // CURRENT still names the snapshot being served.
     return s;
-  }
-  if (auto s = WriteCurrent(root(), manifest.version()); !s.ok()) {
-    CD_LOG(WARNING) << "snapshot " << manifest.version()
-                    << " serves but a restart would load the previous one: " << s;
   }
   PruneSnapshots(root(), options_.keep_snapshots);
   return absl::OkStatus();
@@ -223,20 +220,27 @@ absl::Status SnapshotSync::FetchFile(const std::string& version,
   return absl::OkStatus();
 }
 
-absl::Status SnapshotSync::LoadAndInstall(const std::string& dir) {
+absl::Status SnapshotSync::LoadAndInstall(const std::string& dir, bool point_current) {
   absl::Time start = absl::Now();
   auto snapshot = Snapshot::Load(dir);
   if (!snapshot.ok()) return snapshot.status();
   std::shared_ptr<const Snapshot> loaded = *snapshot;
-  holder_->Install(loaded);
+  if (point_current) {
+    if (auto s = WriteCurrent(root(), loaded->version()); !s.ok()) {
+      CD_LOG(WARNING) << "snapshot " << loaded->version()
+                      << " serves but a restart would load the previous one: " << s;
+    }
+  }
+  // Health first: once GetQueryStatus names the new version, everything else says so too.
+  if (on_installed_) on_installed_(*loaded);
   {
     absl::MutexLock lock(&mu_);
     loaded_at_ms_ = absl::ToUnixMillis(absl::Now());
   }
+  holder_->Install(loaded);
   CD_LOG(INFO) << "snapshot swapped version=" << loaded->version()
                << " tracks=" << loaded->size()
                << " load_ms=" << absl::ToInt64Milliseconds(absl::Now() - start);
-  if (on_installed_) on_installed_(*loaded);
   return absl::OkStatus();
 }
 

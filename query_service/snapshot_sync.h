@@ -34,7 +34,8 @@ struct SnapshotSyncOptions {
 /// Owns one background thread (joined by Stop or the destructor). Thread-safe.
 class SnapshotSync {
  public:
-  /// `on_installed` runs after each swap (e.g. to report SERVING on the health service).
+  /// `on_installed` runs for each loaded snapshot just before it is served (e.g. to
+  /// report SERVING on the health service).
   SnapshotSync(SnapshotSyncOptions options, SnapshotHolder* holder,
                std::function<void(const Snapshot&)> on_installed);
   ~SnapshotSync();
@@ -59,7 +60,8 @@ class SnapshotSync {
   void WatchOnce();
   absl::Status FetchFile(const std::string& version, const v1::SnapshotFile& file,
                          const std::string& path);
-  absl::Status LoadAndInstall(const std::string& dir);
+  /// Load `dir`, point CURRENT at it when asked, report it (on_installed) and serve it.
+  absl::Status LoadAndInstall(const std::string& dir, bool point_current);
   void RecordRefusal(const std::string& version, const absl::Status& status);
   std::string root() const { return options_.data_dir + "/snapshots"; }
 
