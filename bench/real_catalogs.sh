@@ -23,7 +23,7 @@ cleanup() {
   [[ -n ${WORK_DIR:-} ]] || rm -rf "$work"
 }
 trap cleanup EXIT
-"$bin/trainerd" --listen=127.0.0.1:0 --data_dir="$work/trainer" >"$work/trainerd.out" 2>"$work/trainerd.log" &
+"$bin/trainerd" --listen=127.0.0.1:0 --data_dir="$work/trainer" --train_debounce=0 >"$work/trainerd.out" 2>"$work/trainerd.log" &
 for _ in $(seq 100); do grep -q '^listening on' "$work/trainerd.out" && break; sleep 0.1; done
 addr=$(sed -n 's/^listening on //p' "$work/trainerd.out")
 

@@ -51,7 +51,7 @@ echo "load before: $(uptime)"
 
 # shellcheck disable=SC2086
 /usr/bin/time -v -o "$work/trainerd.time" "$bin/trainerd" --listen=127.0.0.1:0 \
-  --data_dir="$work/trainer" ${TRAINER_FLAGS:-} >"$work/trainerd.out" 2>"$work/trainerd.log" &
+  --data_dir="$work/trainer" --train_debounce=0 ${TRAINER_FLAGS:-} >"$work/trainerd.out" 2>"$work/trainerd.log" &
 pids+=($!)
 trainer=$(listening "$work/trainerd.out")
 

@@ -165,7 +165,7 @@ absl::StatusOr<std::unique_ptr<CatalogStore>> CatalogStore::Open(const std::stri
     sqlite3_close(db);
     return s;
   }
-  std::unique_ptr<CatalogStore> store(new CatalogStore(db));
+  std::unique_ptr<CatalogStore> store(new CatalogStore(db, path));
   for (const char* sql : {
            "PRAGMA journal_mode=WAL",
            "PRAGMA synchronous=FULL",
@@ -262,40 +262,64 @@ absl::Status CatalogStore::UpsertArtist(const v1::Artist& artist,
                Serialize(merged));
 }
 
-absl::Status CatalogStore::ForEachTrack(
-    const std::function<void(v1::Track&&)>& fn) const {
-  absl::MutexLock lock(&mu_);
-  Statement st(db_, "SELECT data FROM tracks ORDER BY rowid");
-  if (!st.ok()) return SqliteError(db_, "prepare");
+namespace {
+
+// Steps `sql` (one blob column) on `db`, parsing each row into a `Message` for `fn`.
+template <typename Message>
+absl::Status ReadRows(sqlite3* db, const char* sql, const char* what,
+                      const std::function<void(Message&&)>& fn) {
+  Statement st(db, sql);
+  if (!st.ok()) return SqliteError(db, "prepare");
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    v1::Track t;
-    if (!t.ParseFromArray(sqlite3_column_blob(st.get(), 0),
+    Message m;
+    if (!m.ParseFromArray(sqlite3_column_blob(st.get(), 0),
                           sqlite3_column_bytes(st.get(), 0))) {
-      return absl::DataLossError("a stored track is corrupt");
+      return absl::DataLossError(absl::StrCat("a stored ", what, " is corrupt"));
     }
-    fn(std::move(t));
+    fn(std::move(m));
   }
-  if (rc != SQLITE_DONE) return SqliteError(db_, "read tracks");
+  if (rc != SQLITE_DONE) return SqliteError(db, absl::StrCat("read ", what, "s"));
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CatalogStore::ReadCatalog(
+    const std::function<void(v1::Track&&)>& on_track,
+    const std::function<void(v1::Artist&&)>& on_artist) const {
+  // A connection of its own, read-only: in WAL mode its transaction sees one consistent
+  // state of the catalog while Upsert keeps committing on db_.
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> closer(db, &sqlite3_close);
+  if (rc != SQLITE_OK) return SqliteError(db, "open for reading");
+  sqlite3_busy_timeout(db, 10000);
+  if (sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return SqliteError(db, "begin a read");
+  }
+  absl::Status status;
+  if (on_track) {
+    status = ReadRows<v1::Track>(db, "SELECT data FROM tracks ORDER BY rowid", "track",
+                                 on_track);
+  }
+  if (status.ok() && on_artist) {
+    status = ReadRows<v1::Artist>(db, "SELECT data FROM artists ORDER BY rowid", "artist",
+                                  on_artist);
+  }
+  sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  return status;
+}
+
+absl::Status CatalogStore::ForEachTrack(
+    const std::function<void(v1::Track&&)>& fn) const {
+  return ReadCatalog(fn, nullptr);
 }
 
 absl::Status CatalogStore::ForEachArtist(
     const std::function<void(v1::Artist&&)>& fn) const {
-  absl::MutexLock lock(&mu_);
-  Statement st(db_, "SELECT data FROM artists ORDER BY rowid");
-  if (!st.ok()) return SqliteError(db_, "prepare");
-  int rc;
-  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    v1::Artist a;
-    if (!a.ParseFromArray(sqlite3_column_blob(st.get(), 0),
-                          sqlite3_column_bytes(st.get(), 0))) {
-      return absl::DataLossError("a stored artist is corrupt");
-    }
-    fn(std::move(a));
-  }
-  if (rc != SQLITE_DONE) return SqliteError(db_, "read artists");
-  return absl::OkStatus();
+  return ReadCatalog(nullptr, fn);
 }
 
 int64_t CatalogStore::Count(const char* table) const {

@@ -37,7 +37,12 @@ class CatalogStore {
   absl::Status Upsert(const v1::IngestCatalogRequest& batch,
                       v1::IngestCatalogResponse* ack);
 
-  /// Calls `fn` for every track in insertion order (stable snapshot positions).
+  /// Calls `on_track` for every track in insertion order (stable snapshot positions),
+  /// then `on_artist` for every artist (either may be empty), from one read transaction
+  /// on a connection of its own: one consistent state of the catalog, read without
+  /// holding up Upsert (WAL mode lets writers commit meanwhile).
+  absl::Status ReadCatalog(const std::function<void(v1::Track&&)>& on_track,
+                           const std::function<void(v1::Artist&&)>& on_artist) const;
   absl::Status ForEachTrack(const std::function<void(v1::Track&&)>& fn) const;
   absl::Status ForEachArtist(const std::function<void(v1::Artist&&)>& fn) const;
 
@@ -47,7 +52,7 @@ class CatalogStore {
   int64_t generation() const;
 
  private:
-  explicit CatalogStore(sqlite3* db) : db_(db) {}
+  CatalogStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   absl::Status UpsertTrack(const v1::Track& track, v1::IngestCatalogResponse* ack)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status UpsertArtist(const v1::Artist& artist, v1::IngestCatalogResponse* ack)
@@ -57,6 +62,7 @@ class CatalogStore {
 
   mutable absl::Mutex mu_;
   sqlite3* db_;
+  const std::string path_;
   int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 #include <string>
+#include <thread>
 
 #include "common/testing/synthetic_catalog.h"
 #include "gtest/gtest.h"
@@ -104,6 +106,34 @@ TEST(MergeTrackTest, AbsentAudioFeatureIsNotOverwrittenWithZero) {
   v1::Track merged = MergeTrack(stored, incoming);
   EXPECT_EQ(merged.audio_features().energy(), 0.5);
   EXPECT_EQ(merged.audio_features().tempo(), stored.audio_features().tempo());
+}
+
+TEST(CatalogStoreTest, AReadInProgressNeitherBlocksUpsertNorSeesItsBatch) {
+  auto store = CatalogStore::Open(TempDir("read"));
+  ASSERT_TRUE(store.ok());
+  auto tracks = testing::SyntheticTracks(60);
+  v1::IngestCatalogResponse ack;
+  ASSERT_TRUE((*store)->Upsert(Batch({tracks.begin(), tracks.begin() + 50}), &ack).ok());
+  int read = 0;
+  bool upsert_finished = false;
+  absl::Status status = (*store)->ReadCatalog(
+      [&](v1::Track&&) {
+        if (read++ != 0) return;
+        // Mid-read, another thread stores a batch: it must commit without waiting for
+        // the read to end (a generous bound; a blocked upsert would wait forever).
+        auto upsert = std::async(std::launch::async, [&] {
+          v1::IngestCatalogResponse more;
+          return (*store)->Upsert(Batch({tracks.begin() + 50, tracks.end()}), &more);
+        });
+        upsert_finished =
+            upsert.wait_for(std::chrono::seconds(60)) == std::future_status::ready &&
+            upsert.get().ok();
+      },
+      nullptr);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_TRUE(upsert_finished);
+  EXPECT_EQ(read, 50) << "the read sees the catalog as it was when it began";
+  EXPECT_EQ((*store)->track_count(), 60);
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // trainerd: keeps the catalog, builds snapshots and publishes them to query daemons.
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/time/time.h"
 #include "common/daemon.h"
 #include "common/daemon_flags.h"
 #include "common/logging.h"
@@ -16,7 +18,10 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50052",
           "Address to serve on (port 0: any free port)");
 ABSL_FLAG(std::string, data_dir, "",
           "Directory for the catalog and the snapshots (required)");
-ABSL_FLAG(int, keep_snapshots, 5, "Snapshots kept on disk");
+ABSL_FLAG(int, keep_snapshots, 5, "Snapshots kept on disk (and available to rollback)");
+ABSL_FLAG(absl::Duration, train_debounce, absl::Seconds(30),
+          "Build and publish a snapshot by itself once new data has been quiet this long "
+          "(at the latest 10 times this long after the first change); 0 turns it off");
 ABSL_FLAG(int, text_dim, 256, "Width of the track-name vectors");
 ABSL_FLAG(double, min_genre_share, 0.01,
           "Genres held by a smaller share of tracks are left out of the feature vectors");
@@ -40,6 +45,8 @@ int main(int argc, char** argv) {
   cratedig::trainer::TrainerOptions options;
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.keep_snapshots = absl::GetFlag(FLAGS_keep_snapshots);
+  options.train_debounce =
+      std::max(absl::GetFlag(FLAGS_train_debounce), absl::ZeroDuration());
   options.build.text_dim = absl::GetFlag(FLAGS_text_dim);
   options.build.min_genre_share = absl::GetFlag(FLAGS_min_genre_share);
   options.build.threads = absl::GetFlag(FLAGS_build_threads);

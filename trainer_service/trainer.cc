@@ -27,25 +27,119 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainerOptions& o
       CD_LOG(WARNING) << "ignoring snapshot " << *current << ": " << manifest.status();
     }
   }
+  if (options.train_debounce > absl::ZeroDuration()) {
+    Trainer* t = trainer.get();
+    {
+      // Data ingested before a restart and never built: build it (a heuristic: the track
+      // count differs from the current snapshot's).
+      const int64_t tracks = t->store_->track_count();
+      absl::MutexLock lock(&t->mu_);
+      if (tracks > 0 && (!t->latest_ || t->latest_->counts().tracks() != tracks)) {
+        t->pending_ = true;
+        t->first_change_ = t->last_change_ = absl::Now();
+      }
+    }
+    t->builder_ = std::thread([t] { t->BuildWhenDue(); });
+  }
   return trainer;
+}
+
+Trainer::~Trainer() {
+  stop_requested_ = true;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (builder_.joinable()) builder_.join();
+}
+
+absl::Status Trainer::Ingest(const v1::IngestCatalogRequest& batch,
+                             v1::IngestCatalogResponse* ack) {
+  if (auto s = store_->Upsert(batch, ack); !s.ok()) return s;
+  if (ack->tracks_inserted() + ack->tracks_updated() + ack->artists_upserted() > 0) {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    if (!pending_) first_change_ = now;
+    last_change_ = now;
+    pending_ = true;
+  }
+  return absl::OkStatus();
+}
+
+absl::Time Trainer::DueLocked() const {
+  const absl::Duration d = options_.train_debounce;
+  return std::min(last_change_ + d, first_change_ + 10 * d);
+}
+
+void Trainer::BuildWhenDue() {
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || (pending_ && !paused_);
+  };
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(&ready));
+      if (stopping_) return;
+      const absl::Time due = DueLocked();
+      if (absl::Now() < due) {
+        mu_.AwaitWithDeadline(absl::Condition(&stopping_), due);
+        continue;  // Look again: more data may have moved the time.
+      }
+    }
+    auto built = Build([this] { return stop_requested_.load(); }, /*automatic=*/true);
+    if (!built.ok() && !absl::IsCancelled(built.status())) {
+      CD_LOG(WARNING) << "automatic build failed, retrying in "
+                      << absl::FormatDuration(options_.train_debounce) << ": "
+                      << built.status();
+    }
+  }
+}
+
+absl::StatusOr<v1::TrainResponse> Trainer::Train(const std::function<bool()>& cancelled) {
+  return Build(cancelled, /*automatic=*/false);
+}
+
+absl::StatusOr<v1::TrainResponse> Trainer::Build(const std::function<bool()>& cancelled,
+                                                 bool automatic) {
+  absl::MutexLock build_lock(&build_mu_);
+  bool was_pending;
+  {
+    absl::MutexLock lock(&mu_);
+    // An explicit Train may have built everything while this one waited for build_mu_.
+    if (automatic && (!pending_ || paused_)) return v1::TrainResponse();
+    if (!automatic) paused_ = false;  // Here, so the automatic builder cannot go first.
+    was_pending = pending_;
+    pending_ = false;  // Changes committed from now on are for the next build.
+    building_ = true;
+    build_automatic_ = automatic;
+    build_started_ = absl::Now();
+  }
+  auto result = BuildLocked(cancelled);
+  absl::MutexLock lock(&mu_);
+  building_ = false;
+  last_finished_ = absl::Now();
+  last_duration_ = last_finished_ - build_started_;
+  last_error_ = result.ok() ? "" : result.status().ToString();
+  if (!result.ok() && was_pending) {
+    if (!pending_)
+      first_change_ = last_change_ = absl::Now();  // Retry after the debounce.
+    pending_ = true;
+  }
+  return result;
 }
 
 std::string Trainer::SnapshotDir(const std::string& version) const {
   return absl::StrCat(root(), "/", version);
 }
 
-absl::StatusOr<v1::TrainResponse> Trainer::Train(const std::function<bool()>& cancelled) {
-  absl::MutexLock build_lock(&build_mu_);
+absl::StatusOr<v1::TrainResponse> Trainer::BuildLocked(
+    const std::function<bool()>& cancelled) {
   absl::Time start = absl::Now();
   std::vector<v1::Track> tracks;
   std::vector<v1::Artist> artists;
   if (auto s =
-          store_->ForEachTrack([&](v1::Track&& t) { tracks.push_back(std::move(t)); });
-      !s.ok()) {
-    return s;
-  }
-  if (auto s =
-          store_->ForEachArtist([&](v1::Artist&& a) { artists.push_back(std::move(a)); });
+          store_->ReadCatalog([&](v1::Track&& t) { tracks.push_back(std::move(t)); },
+                              [&](v1::Artist&& a) { artists.push_back(std::move(a)); });
       !s.ok()) {
     return s;
   }
@@ -135,6 +229,10 @@ absl::StatusOr<v1::RollbackSnapshotResponse> Trainer::Rollback(
                  << " tracks=" << manifest->counts().tracks();
     current = *std::move(manifest);
   }
+  {
+    absl::MutexLock lock(&mu_);
+    paused_ = true;
+  }
   response.set_snapshot_version(current->version());
   response.set_tracks(current->counts().tracks());
   return response;
@@ -144,8 +242,28 @@ v1::GetCatalogStatusResponse Trainer::Status() const {
   v1::GetCatalogStatusResponse status;
   status.set_tracks(store_->track_count());
   status.set_artists(store_->artist_count());
+  for (const std::string& v : ListSnapshots(root())) status.add_kept_versions(v);
+  status.set_train_debounce_ms(absl::ToInt64Milliseconds(options_.train_debounce));
+  const bool automatic = options_.train_debounce > absl::ZeroDuration();
   absl::MutexLock lock(&mu_);
   if (latest_) status.set_snapshot_version(latest_->version());
+  if (building_) {
+    status.set_build_state(v1::BUILD_STATE_BUILDING);
+    status.set_build_started_at_ms(absl::ToUnixMillis(build_started_));
+    status.set_build_automatic(build_automatic_);
+  } else if (automatic && paused_) {
+    status.set_build_state(v1::BUILD_STATE_PAUSED);
+  } else if (automatic && pending_) {
+    status.set_build_state(v1::BUILD_STATE_WAITING);
+    status.set_build_due_at_ms(absl::ToUnixMillis(DueLocked()));
+  } else {
+    status.set_build_state(v1::BUILD_STATE_IDLE);
+  }
+  if (last_finished_ != absl::InfinitePast()) {
+    status.set_last_build_finished_at_ms(absl::ToUnixMillis(last_finished_));
+    status.set_last_build_ms(absl::ToInt64Milliseconds(last_duration_));
+    status.set_last_build_error(last_error_);
+  }
   return status;
 }
 

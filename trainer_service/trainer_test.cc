@@ -99,3 +99,62 @@ TEST(TrainerRollbackTest, RefusesACorruptSnapshot) {
 
 }  // namespace
 }  // namespace cratedig::trainer
+
+namespace cratedig::trainer {
+namespace {
+
+TEST(TrainerBackgroundTest, NewDataIsBuiltByItselfAndStatusSaysWhatHappens) {
+  TrainerOptions options = Options("background");
+  options.train_debounce = absl::Milliseconds(50);
+  auto trainer = Trainer::Create(options);
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  Trainer& t = **trainer;
+  EXPECT_EQ(t.Status().build_state(), v1::BUILD_STATE_IDLE);
+  EXPECT_EQ(t.Status().train_debounce_ms(), 50);
+  Ingest(t, 0, 100);
+  auto first = t.WaitForNewer("", absl::Seconds(60));
+  ASSERT_TRUE(first.has_value()) << "no automatic build";
+  EXPECT_EQ(first->version(), "000001");
+  EXPECT_EQ(first->counts().tracks(), 100);
+  // The state moves on to idle once the build is recorded.
+  for (int i = 0; i < 600 && t.Status().build_state() != v1::BUILD_STATE_IDLE; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  v1::GetCatalogStatusResponse status = t.Status();
+  EXPECT_EQ(status.build_state(), v1::BUILD_STATE_IDLE);
+  EXPECT_GT(status.last_build_finished_at_ms(), 0);
+  EXPECT_GE(status.last_build_ms(), 0);
+  EXPECT_EQ(status.last_build_error(), "");
+
+  // Re-sending what is stored changes nothing and builds nothing; new data does.
+  Ingest(t, 0, 100);
+  Ingest(t, 100, 10);
+  auto second = t.WaitForNewer("000001", absl::Seconds(60));
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->version(), "000002");
+  EXPECT_EQ(second->counts().tracks(), 110);
+
+  // After a rollback new data waits for an explicit Train.
+  ASSERT_TRUE(t.Rollback("").ok());
+  Ingest(t, 110, 10);
+  EXPECT_EQ(t.Status().build_state(), v1::BUILD_STATE_PAUSED);
+  EXPECT_FALSE(t.WaitForNewer("000001", absl::Milliseconds(300)).has_value());
+  EXPECT_EQ(Version(t.Train()), "000003");
+  EXPECT_EQ(t.Latest()->counts().tracks(), 120);
+}
+
+TEST(TrainerBackgroundTest, StopsPromptlyWithAChangePending) {
+  TrainerOptions options = Options("stop");
+  options.train_debounce = absl::Hours(1);
+  auto trainer = Trainer::Create(options);
+  ASSERT_TRUE(trainer.ok());
+  Ingest(**trainer, 0, 10);
+  EXPECT_EQ((*trainer)->Status().build_state(), v1::BUILD_STATE_WAITING);
+  EXPECT_GT((*trainer)->Status().build_due_at_ms(), 0);
+  const absl::Time start = absl::Now();
+  trainer->reset();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+}
+
+}  // namespace
+}  // namespace cratedig::trainer

@@ -29,7 +29,8 @@ constexpr Subcommand kSubcommands[] = {
     {"train", "cratedig train [--trainer=ADDR] [--json]", 0, 0, RunTrain},
     {"rollback", "cratedig rollback [--trainer=ADDR] [--json] [VERSION]", 0, 1,
      RunRollback},
-    {"status", "cratedig status [--server=ADDR] [--json]", 0, 0, RunStatus},
+    {"status", "cratedig status [--server=ADDR | --trainer=ADDR trainer] [--json]", 0, 1,
+     RunStatus},
     {"search", "cratedig search [--server=ADDR] [--k=N] [--json] QUERY...|-", 1,
      kUnlimited, RunSearch},
     {"recommend",
@@ -51,6 +52,11 @@ const Subcommand* FindSubcommand(const std::string& name) {
     if (name == subcommand.name) return &subcommand;
   }
   return nullptr;
+}
+
+// `cratedig status trainer` asks the trainer instead of the query daemon.
+bool IsTrainerStatus(const std::vector<std::string>& args) {
+  return args.size() == 2 && args[0] == "status" && args[1] == "trainer";
 }
 
 int UsageError(std::ostream& err, const std::string& message, const std::string& usage) {
@@ -120,11 +126,15 @@ int RunCli(const std::vector<std::string>& args, const CliOptions& options,
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
   std::string complaint = CheckArgCount(*subcommand, rest.size());
+  if (complaint.empty() && args[0] == "status" && !rest.empty() &&
+      !IsTrainerStatus(args)) {
+    complaint = absl::StrCat("status: unknown argument '", rest[0], "' (only 'trainer')");
+  }
   if (!complaint.empty()) return UsageError(err, complaint, subcommand->usage);
 
   // Import, train and rollback go to the trainer and take as long as the catalog needs.
-  const bool to_trainer =
-      args[0] == "import" || args[0] == "train" || args[0] == "rollback";
+  const bool to_trainer = args[0] == "import" || args[0] == "train" ||
+                          args[0] == "rollback" || IsTrainerStatus(args);
   double seconds = options.timeout_seconds.value_or(to_trainer ? kLongTimeoutSeconds
                                                                : kDefaultTimeoutSeconds);
   if (!std::isfinite(seconds) || seconds <= 0) {

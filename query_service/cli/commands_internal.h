@@ -39,6 +39,8 @@ int Fail(const CommandContext& ctx, absl::string_view message);
 int RunImport(const CommandContext& ctx);
 int RunTrain(const CommandContext& ctx);
 int RunRollback(const CommandContext& ctx);
+/// `cratedig status trainer`: the catalog and what the builder does.
+int RunTrainerStatus(const CommandContext& ctx);
 int RunStatus(const CommandContext& ctx);
 int RunSearch(const CommandContext& ctx);
 int RunRecommend(const CommandContext& ctx);

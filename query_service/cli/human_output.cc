@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 
 namespace cratedig::cli {
 namespace {
@@ -83,6 +84,66 @@ void PrintResultsTable(const google::protobuf::RepeatedPtrField<v1::ScoredTrack>
 std::string FormatTrainResponse(const v1::TrainResponse& response) {
   return absl::StrCat("published snapshot ", response.snapshot_version(), ": ",
                       response.tracks(), " tracks in ", response.build_ms(), " ms");
+}
+
+std::string BuildStateName(v1::BuildState state) {
+  switch (state) {
+    case v1::BUILD_STATE_IDLE:
+      return "idle";
+    case v1::BUILD_STATE_WAITING:
+      return "waiting";
+    case v1::BUILD_STATE_BUILDING:
+      return "building";
+    case v1::BUILD_STATE_PAUSED:
+      return "paused";
+    default:
+      return "unknown";
+  }
+}
+
+std::string FormatCatalogStatus(const v1::GetCatalogStatusResponse& status,
+                                absl::Time now) {
+  auto ago = [&](int64_t ms) {
+    return absl::FormatDuration(
+        absl::Trunc(now - absl::FromUnixMillis(ms), absl::Seconds(1)));
+  };
+  std::string out = absl::StrCat(
+      "catalog: ", status.tracks(), " tracks, ", status.artists(), " artists\nsnapshot: ",
+      status.snapshot_version().empty() ? "none" : status.snapshot_version(), " (kept: ",
+      status.kept_versions().empty() ? "none"
+                                     : absl::StrJoin(status.kept_versions(), ", "),
+      ")\nbuilder: ");
+  switch (status.build_state()) {
+    case v1::BUILD_STATE_WAITING:
+      absl::StrAppend(
+          &out, "waiting: new data, automatic build in ",
+          absl::FormatDuration(absl::Trunc(
+              absl::FromUnixMillis(status.build_due_at_ms()) - now, absl::Seconds(1))));
+      break;
+    case v1::BUILD_STATE_BUILDING:
+      absl::StrAppend(&out, "building for ", ago(status.build_started_at_ms()),
+                      status.build_automatic() ? " (automatic)" : " (train)");
+      break;
+    case v1::BUILD_STATE_PAUSED:
+      absl::StrAppend(&out, "paused after a rollback until the next train");
+      break;
+    default:
+      absl::StrAppend(&out, "idle");
+  }
+  absl::StrAppend(&out, status.train_debounce_ms() > 0
+                            ? absl::StrCat("; builds by itself ",
+                                           absl::FormatDuration(absl::Milliseconds(
+                                               status.train_debounce_ms())),
+                                           " after new data")
+                            : "; builds on train only");
+  if (status.last_build_finished_at_ms() > 0) {
+    absl::StrAppend(&out, "\nlast build: ", status.last_build_ms(), " ms, finished ",
+                    ago(status.last_build_finished_at_ms()), " ago",
+                    status.last_build_error().empty()
+                        ? ""
+                        : absl::StrCat(", failed: ", status.last_build_error()));
+  }
+  return out;
 }
 
 std::string FormatRollbackResponse(const v1::RollbackSnapshotResponse& response) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "cratedig/v1/catalog_service.pb.h"
 #include "cratedig/v1/ingest_service.pb.h"
 #include "cratedig/v1/query_service.pb.h"
@@ -29,6 +30,15 @@ std::string FormatTrainResponse(const v1::TrainResponse& response);
 /// Return "snapshot 000002 is current again (was 000003): N tracks" or, when nothing
 /// changed, "snapshot 000002 is current already: N tracks".
 std::string FormatRollbackResponse(const v1::RollbackSnapshotResponse& response);
+
+/// Return "idle", "waiting", "building", "paused" (or "unknown").
+std::string BuildStateName(v1::BuildState state);
+
+/// Return the trainer's status on a few lines: catalog counts, current and kept
+/// snapshots, what the builder does (times relative to `now`) and how the last build
+/// went.
+std::string FormatCatalogStatus(const v1::GetCatalogStatusResponse& status,
+                                absl::Time now);
 
 /// Return "serving snapshot 000003: N tracks" or "no snapshot loaded".
 std::string FormatQueryStatus(const v1::GetQueryStatusResponse& response);

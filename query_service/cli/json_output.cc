@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_format.h"
+#include "query_service/cli/human_output.h"
 
 namespace cratedig::cli {
 namespace {
@@ -190,6 +191,24 @@ Json RollbackResponseToJson(const v1::RollbackSnapshotResponse& response) {
   json["tracks"] = response.tracks();
   json["kept"] = Json::array();
   for (const std::string& v : response.kept_versions()) json["kept"].push_back(v);
+  return json;
+}
+
+Json CatalogStatusToJson(const v1::GetCatalogStatusResponse& status) {
+  Json json = Json::object();
+  json["tracks"] = status.tracks();
+  json["artists"] = status.artists();
+  json["snapshot"] = status.snapshot_version();
+  json["build_state"] = BuildStateName(status.build_state());
+  json["build_due_at_ms"] = status.build_due_at_ms();
+  json["build_started_at_ms"] = status.build_started_at_ms();
+  json["build_automatic"] = status.build_automatic();
+  json["last_build_finished_at_ms"] = status.last_build_finished_at_ms();
+  json["last_build_ms"] = status.last_build_ms();
+  json["last_build_error"] = status.last_build_error();
+  json["train_debounce_ms"] = status.train_debounce_ms();
+  json["kept"] = Json::array();
+  for (const std::string& v : status.kept_versions()) json["kept"].push_back(v);
   return json;
 }
 

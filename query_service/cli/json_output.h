@@ -65,6 +65,11 @@ Json TrainResponseToJson(const v1::TrainResponse& response);
 /// Return {"snapshot":"VERSION","previous":"VERSION","tracks":N,"kept":["VERSION",...]}.
 Json RollbackResponseToJson(const v1::RollbackSnapshotResponse& response);
 
+/// Return {"tracks","artists","snapshot","build_state":"idle|waiting|building|paused",
+/// "build_due_at_ms","build_started_at_ms","build_automatic","last_build_finished_at_ms",
+/// "last_build_ms","last_build_error","train_debounce_ms","kept":[...]}.
+Json CatalogStatusToJson(const v1::GetCatalogStatusResponse& status);
+
 /// Return the summary with its proto field names:
 /// {"rows_read",...,"errors":[{file,line,...}]}.
 Json ImportSummaryToJson(const v1::ImportSummary& summary);

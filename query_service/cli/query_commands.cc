@@ -54,6 +54,7 @@ void PrintJson(const Json& json, std::ostream& out) { out << DumpJson(json) << '
 }  // namespace
 
 int RunStatus(const CommandContext& ctx) {
+  if (!ctx.args.empty()) return RunTrainerStatus(ctx);  // RunCli let only "trainer" by.
   Connection connection = QueryConnection(ctx);
   std::unique_ptr<Stub> stub = v1::QueryService::NewStub(connection.channel());
   v1::GetQueryStatusRequest request;

@@ -1,7 +1,8 @@
-// The CatalogService subcommands: import, train and rollback.
+// The CatalogService subcommands: import, train, rollback and status trainer.
 
 #include <memory>
 
+#include "absl/time/clock.h"
 #include "cratedig/v1/catalog_service.grpc.pb.h"
 #include "ingest_service/catalog_import.h"
 #include "query_service/cli/commands_internal.h"
@@ -86,6 +87,24 @@ int RunRollback(const CommandContext& ctx) {
     ctx.out << DumpJson(RollbackResponseToJson(*response)) << '\n';
   } else {
     ctx.out << FormatRollbackResponse(*response) << '\n';
+  }
+  return kExitOk;
+}
+
+int RunTrainerStatus(const CommandContext& ctx) {
+  Connection connection = TrainerConnection(ctx);
+  std::unique_ptr<v1::CatalogService::Stub> stub =
+      v1::CatalogService::NewStub(connection.channel());
+  v1::GetCatalogStatusRequest request;
+  absl::StatusOr<v1::GetCatalogStatusResponse> response =
+      connection.Call<v1::GetCatalogStatusResponse>([&](auto* context, auto* reply) {
+        return stub->GetCatalogStatus(context, request, reply);
+      });
+  if (!response.ok()) return Fail(ctx, connection.ErrorLine(ctx.name, response.status()));
+  if (ctx.options.json) {
+    ctx.out << DumpJson(CatalogStatusToJson(*response)) << '\n';
+  } else {
+    ctx.out << FormatCatalogStatus(*response, absl::Now()) << '\n';
   }
   return kExitOk;
 }

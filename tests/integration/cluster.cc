@@ -168,7 +168,9 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(const ClusterOptions& op
   const std::string listen = "--listen=127.0.0.1:0";
   absl::StatusOr<std::unique_ptr<DaemonProcess>> trainer = DaemonProcess::Start(
       "trainerd", BinaryPath("trainerd"),
-      Concat({listen, "--data_dir=" + c->trainer_data_dir()}, options.trainer_args),
+      // Builds only on Train unless a test asks for automatic ones in trainer_args.
+      Concat({listen, "--data_dir=" + c->trainer_data_dir(), "--train_debounce=0"},
+             options.trainer_args),
       c->dir_ + "/trainerd.log");
   if (!trainer.ok()) return trainer.status();
   c->trainer_ = *std::move(trainer);

@@ -61,10 +61,10 @@ class TestDir {
 
 absl::StatusOr<std::unique_ptr<DaemonProcess>> StartTrainer(const std::string& dir,
                                                             int run) {
-  return DaemonProcess::Start(
-      "trainerd", BinaryPath("trainerd"),
-      {"--listen=127.0.0.1:0", "--data_dir=" + dir + "/trainer", "--build_threads=1"},
-      absl::StrCat(dir, "/trainerd.", run, ".log"));
+  return DaemonProcess::Start("trainerd", BinaryPath("trainerd"),
+                              {"--listen=127.0.0.1:0", "--data_dir=" + dir + "/trainer",
+                               "--build_threads=1", "--train_debounce=0"},
+                              absl::StrCat(dir, "/trainerd.", run, ".log"));
 }
 
 absl::StatusOr<std::unique_ptr<DaemonProcess>> StartQuery(const std::string& dir,

@@ -47,10 +47,10 @@ class CrawlTest : public ::testing::Test {
 
   absl::Status StartTrainer(const std::string& listen) {
     trainer_.reset();
-    absl::StatusOr<std::unique_ptr<DaemonProcess>> d =
-        DaemonProcess::Start("trainerd", BinaryPath("trainerd"),
-                             {"--listen=" + listen, "--data_dir=" + dir_ + "/trainer"},
-                             dir_ + "/trainerd.log");
+    absl::StatusOr<std::unique_ptr<DaemonProcess>> d = DaemonProcess::Start(
+        "trainerd", BinaryPath("trainerd"),
+        {"--listen=" + listen, "--data_dir=" + dir_ + "/trainer", "--train_debounce=0"},
+        dir_ + "/trainerd.log");
     if (!d.ok()) return d.status();
     trainer_ = *std::move(d);
     return absl::OkStatus();
