@@ -364,12 +364,13 @@ int64_t Run::CountMatched() const {
 
 v1::Explanation Run::Explain(const Candidate& c) const {
   v1::Explanation e;
+  const v1::Track& result = s_.track(c.label);
   for (const Target& t : q_.targets) {
-    const float v = columns_.feature(t.feature, c.label);
-    if (std::isnan(v)) continue;
+    const std::optional<double> v = TrackFeatureValue(result, t.feature);
+    if (!v) continue;
     v1::FeatureMatch* m = e.add_features();
     m->set_feature(TrackFeatures()[t.feature].name);
-    m->set_value(v);
+    m->set_value(*v);
     m->set_reference(t.value);
     m->set_is_target(true);
   }
@@ -406,10 +407,9 @@ v1::Explanation Run::Explain(const Candidate& c) const {
     const int f = matches[i].second;
     v1::FeatureMatch* m = e.add_features();
     m->set_feature(TrackFeatures()[f].name);
-    m->set_value(columns_.feature(f, c.label));
-    m->set_reference(columns_.feature(f, anchor));
+    m->set_value(TrackFeatureValue(result, f).value_or(0));
+    m->set_reference(TrackFeatureValue(track, f).value_or(0));
   }
-  const v1::Track& result = s_.track(c.label);
   for (const std::string& g : result.genres()) {
     if (std::find(track.genres().begin(), track.genres().end(), g) !=
         track.genres().end())

@@ -185,6 +185,9 @@ TEST_F(RecommenderTest, ATargetMovesTheResultsMeanTowardIt) {
     EXPECT_NEAR(snapshot().track(x.position).audio_features().tempo(), 150, 5);
     ASSERT_GT(x.explanation.features_size(), 0);
     EXPECT_EQ(x.explanation.features(0).feature(), "tempo");
+    EXPECT_EQ(x.explanation.features(0).value(),
+              snapshot().track(x.position).audio_features().tempo());
+    EXPECT_EQ(x.explanation.features(0).reference(), 150);
     EXPECT_TRUE(x.explanation.features(0).is_target());
   }
 }

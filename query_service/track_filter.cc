@@ -103,6 +103,10 @@ std::string TrackFeatureNames() {
   return absl::StrJoin(names, ", ");
 }
 
+std::optional<double> TrackFeatureValue(const v1::Track& track, int f) {
+  return Readers()[f](track);
+}
+
 TrackColumns TrackColumns::Build(const v1::TrackTable& table) {
   const int64_t n = table.tracks_size();
   const std::vector<Reader>& readers = Readers();

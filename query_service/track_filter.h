@@ -43,6 +43,8 @@ const std::vector<TrackFeature>& TrackFeatures();
 std::optional<int> FindTrackFeature(absl::string_view name);
 /// "acousticness, danceability, ..." for error messages.
 std::string TrackFeatureNames();
+/// The track's value of feature `f` (index into TrackFeatures()) as stored, in double.
+std::optional<double> TrackFeatureValue(const v1::Track& track, int f);
 
 /// The filtered attributes of every track of a snapshot, by position. Immutable.
 class TrackColumns {
