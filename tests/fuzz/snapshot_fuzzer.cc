@@ -18,7 +18,8 @@
 
 #include "absl/strings/str_split.h"
 #include "common/snapshot.h"
-#include "query_service/query_engine.h"
+#include "query_service/recommender.h"
+#include "query_service/search.h"
 #include "query_service/snapshot.h"
 
 namespace {
@@ -63,7 +64,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!snapshot.ok()) return 0;
   (void)cratedig::query::Search(**snapshot, "love song", 10);
   if ((*snapshot)->size() > 0) {
-    (void)cratedig::query::Recommend(**snapshot, {0}, 10);
+    auto query = cratedig::query::MakeRecommendQuery(**snapshot, {0}, 10,
+                                                     cratedig::v1::RecommendOptions());
+    if (query.ok()) (void)cratedig::query::Recommend(**snapshot, *query);
   }
   return 0;
 }
