@@ -69,6 +69,7 @@ ABSL_FLAG(int, k, 10, "Results per query (Recall@k, MRR over the first k)");
 ABSL_FLAG(int, seed, 1, "Random seed");
 ABSL_FLAG(int, prototype_dim, 100, "Width of the prototype's word vectors");
 ABSL_FLAG(int, prototype_epochs, 10, "fastText epochs for the prototype's word vectors");
+ABSL_FLAG(int, show_misses, 0, "Print this many queries per type that Search missed");
 
 namespace {
 
@@ -430,6 +431,7 @@ int main(int argc, char** argv) {
 
   std::mt19937 rng(absl::GetFlag(FLAGS_seed));
   std::map<std::string, Tally> ours, theirs;
+  std::map<std::string, int> misses;
   std::vector<double> latency_ms, prototype_ms;
   int failed = 0;
   for (const char* type : kTypes) {
@@ -468,7 +470,17 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "eval_search: Search('%s'): %s\n", query.c_str(),
                      status.error_message().c_str());
       }
-      ours[type].Add(rank_of(got));
+      const int rank = rank_of(got);
+      ours[type].Add(rank);
+      if (rank != 1 && misses[type]++ < absl::GetFlag(FLAGS_show_misses)) {
+        std::printf("miss %-12s rank %2d  '%s'  want '%s' by '%s'; first '%s' by '%s'\n",
+                    type, rank, query.c_str(), track.name().c_str(),
+                    track.artists().empty() ? "" : track.artists(0).name().c_str(),
+                    got.empty() ? "" : table.tracks(got[0]).name().c_str(),
+                    got.empty() || table.tracks(got[0]).artists().empty()
+                        ? ""
+                        : table.tracks(got[0]).artists(0).name().c_str());
+      }
 
       auto p0 = std::chrono::steady_clock::now();
       std::vector<int64_t> proto = prototype.Nearest(query, k);

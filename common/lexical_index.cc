@@ -15,8 +15,10 @@ namespace {
 
 // Query words beyond this many are ignored (one bit each in Acc::mask).
 constexpr size_t kMaxQueryWords = 16;
-// The last word as a prefix expands to at most this many words, the most frequent first.
-constexpr size_t kMaxPrefixTerms = 64;
+// The last word as a prefix expands to the words it begins, the most frequent first,
+// until their postings reach this many (the first word always counts): a short prefix in
+// a large catalog cannot make a query scan most of the index.
+constexpr uint32_t kMaxPrefixPostings = 200000;
 
 std::u32string DecodeUtf8(absl::string_view text) {
   std::u32string out;
@@ -333,7 +335,13 @@ std::vector<LexicalIndex::Candidate> LexicalIndex::Candidates(const std::string&
     out.push_back({static_cast<uint32_t>(exact - terms_.begin()), 0, false});
   }
   if (last) {
-    for (uint32_t t : PrefixTermIds(word, kMaxPrefixTerms)) out.push_back({t, 0, true});
+    uint32_t postings = 0;
+    for (uint32_t t : PrefixTermIds(word, terms_.size())) {
+      const uint32_t df = posting_start_[t + 1] - posting_start_[t];
+      if (postings > 0 && postings + df > kMaxPrefixPostings) break;
+      postings += df;
+      out.push_back({t, 0, true});
+    }
   }
   const std::u32string w = DecodeUtf8(word);
   const int budget = TypoBudget(static_cast<int>(w.size()));
@@ -350,9 +358,9 @@ std::vector<LexicalIndex::Candidate> LexicalIndex::Candidates(const std::string&
   return out;
 }
 
-absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(absl::string_view query,
-                                                             int limit,
-                                                             int* query_words) const {
+absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
+    absl::string_view query, int limit, int* query_words,
+    const std::function<bool(int64_t position)>& keep) const {
   absl::StatusOr<std::vector<std::string>> analyzed = TextWords(query);
   if (!analyzed.ok()) return analyzed.status();
   std::vector<std::string> words;
@@ -392,6 +400,10 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(absl::string_view q
   hits.reserve(scratch.touched.size());
   for (uint32_t position : scratch.touched) {
     Acc& a = scratch.acc[position];
+    if (keep && !keep(position)) {
+      a = Acc();
+      continue;
+    }
     LexicalHit h;
     h.position = position;
     h.words = __builtin_popcount(a.mask);
@@ -406,9 +418,9 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(absl::string_view q
     a = Acc();
   }
   scratch.touched.clear();
-  const size_t keep = std::min(hits.size(), static_cast<size_t>(limit));
-  std::partial_sort(hits.begin(), hits.begin() + keep, hits.end(), Better);
-  hits.resize(keep);
+  const size_t shown = std::min(hits.size(), static_cast<size_t>(limit));
+  std::partial_sort(hits.begin(), hits.begin() + shown, hits.end(), Better);
+  hits.resize(shown);
   return hits;
 }
 

@@ -85,7 +85,7 @@ class LexicalIndexBuilder {
 class LexicalIndex {
  public:
   /// The analysis identifier stored in the manifest; a reader refuses other values.
-  static constexpr const char* kAnalyzer = "icu-nfkc-casefold-unaccent-words-v1";
+  static constexpr const char* kAnalyzer = "icu-nfkc-casefold-unaccent-words-v2";
 
   /// Checks and unpacks the stored index (DataLoss when inconsistent). `popularity` gives
   /// each track's popularity (the track table's, -1 when unknown), one per position.
@@ -95,8 +95,9 @@ class LexicalIndex {
   /// The best `limit` matches of the query's words, best first. InvalidArgument for
   /// invalid UTF-8. `query_words` receives the number of distinct words of the query (at
   /// most 16 are used).
-  absl::StatusOr<std::vector<LexicalHit>> Search(absl::string_view query, int limit,
-                                                 int* query_words = nullptr) const;
+  absl::StatusOr<std::vector<LexicalHit>> Search(
+      absl::string_view query, int limit, int* query_words = nullptr,
+      const std::function<bool(int64_t position)>& keep = nullptr) const;
 
   /// Terms within the typo budget of `word` and their distances (exposed for tests).
   std::vector<std::pair<std::string, int>> TypoTerms(absl::string_view word) const;

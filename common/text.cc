@@ -96,6 +96,12 @@ icu::UnicodeString StripMarksAndSeparators(const icu::UnicodeString& decomposed)
     const UChar32 c = decomposed.char32At(i);
     i += U16_LENGTH(c);
     if (IsDroppedMark(c)) continue;
+    // An apostrophe inside a word joins it ("don't" -> "dont"), as people type it either
+    // way.
+    if ((c == u'\'' || c == 0x2019 || c == 0x02BC) && !out.isEmpty() && !pending_space &&
+        i < decomposed.length() && IsWordChar(decomposed.char32At(i))) {
+      continue;
+    }
     if (!IsWordChar(c)) {
       pending_space = !out.isEmpty();
       continue;

@@ -13,8 +13,9 @@
 
 namespace cratedig {
 
-/// Returns `text` NFKC-normalised, case-folded, with accents removed (Rehén -> rehen) and
-/// every run of punctuation, symbols and whitespace turned into one space, trimmed.
+/// Returns `text` NFKC-normalised, case-folded, with accents removed (Rehén -> rehen),
+/// apostrophes inside words dropped (Don't -> dont) and every other run of punctuation,
+/// symbols and whitespace turned into one space, trimmed.
 /// Invalid UTF-8 is an InvalidArgumentError. Thread-safe.
 absl::StatusOr<std::string> NormalizeText(absl::string_view text);
 

@@ -44,7 +44,7 @@ TEST(NormalizeTextTest, PunctuationAndSpacesCollapse) {
             "despacito remix feat justin bieber");
   EXPECT_EQ(Norm("AC/DC"), "ac dc");
   EXPECT_EQ(Norm("a\t\n\u00A0b"), "a b");
-  EXPECT_EQ(Norm("Don't ★ Stop"), "don t stop");
+  EXPECT_EQ(Norm("Don't ★ Stop"), "dont stop");
   EXPECT_EQ(Norm("..."), "");
   EXPECT_EQ(Norm(""), "");
 }
@@ -123,6 +123,13 @@ TEST(TextWordsTest, NormalisedUnstemmedWords) {
   ASSERT_TRUE(words.ok()) << words.status();
   EXPECT_THAT(*words, ElementsAre("running", "songs", "rehen", "cafe"));
   EXPECT_EQ(TextWords("\xFF").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(NormalizeTextTest, ApostrophesInsideWordsJoinThem) {
+  EXPECT_EQ(*NormalizeText("Don't Stop"), "dont stop");
+  EXPECT_EQ(*NormalizeText("Don\u2019t"), "dont");
+  EXPECT_EQ(*NormalizeText("'Til Tuesday'"), "til tuesday");
+  EXPECT_EQ(*NormalizeText("rock 'n' roll"), "rock n roll");
 }
 
 TEST(CoreTitleTest, DropsVersionSuffixes) {

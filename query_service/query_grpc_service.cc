@@ -61,7 +61,8 @@ grpc::Status QueryGrpcService::Search(grpc::ServerContext* context,
   auto snapshot = holder_->Get();
   if (snapshot == nullptr) return NoSnapshot();
   auto results =
-      query::Search(*snapshot, request->query(), request->k(), request->offset());
+      query::Search(*snapshot, request->query(), request->k(), request->offset(),
+                    request->has_filter() ? &request->filter() : nullptr);
   if (!results.ok()) return ToGrpcStatus(results.status());
   AddSearchResults(*snapshot, *results, response->mutable_results());
   response->set_snapshot_version(snapshot->version());

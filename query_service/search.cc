@@ -1,11 +1,13 @@
 #include "query_service/search.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/lexical_index.h"
 #include "query_service/query_engine.h"
+#include "query_service/track_filter.h"
 
 namespace cratedig::query {
 namespace {
@@ -21,16 +23,19 @@ constexpr int kMinFetch = 50;
 }  // namespace
 
 std::vector<SearchResult> Fuse(const std::vector<int64_t>& lexical, size_t exact_lexical,
+                               size_t complete_lexical,
                                const std::vector<int64_t>& vector) {
   absl::flat_hash_map<int64_t, size_t> slot;
   std::vector<SearchResult> out;
   std::vector<double> score;
+  std::vector<int> tier;  // 2 exact, 1 every query word, 0 the rest
   auto add = [&](int64_t position, double weight, size_t rank) -> SearchResult& {
     auto [it, inserted] = slot.try_emplace(position, out.size());
     if (inserted) {
       out.emplace_back();
       out.back().position = position;
       score.push_back(0.0);
+      tier.push_back(0);
     }
     score[it->second] += weight / (kFusionDepth + static_cast<double>(rank + 1));
     return out[it->second];
@@ -39,6 +44,7 @@ std::vector<SearchResult> Fuse(const std::vector<int64_t>& lexical, size_t exact
     SearchResult& result = add(lexical[r], kLexicalWeight, r);
     result.lexical = true;
     result.exact = r < exact_lexical;
+    tier[slot[lexical[r]]] = result.exact ? 2 : r < complete_lexical ? 1 : 0;
   }
   for (size_t r = 0; r < vector.size(); ++r)
     add(vector[r], kVectorWeight, r).vector = true;
@@ -46,8 +52,8 @@ std::vector<SearchResult> Fuse(const std::vector<int64_t>& lexical, size_t exact
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   // Exact matches keep the lexical order (their slots come first, in that order).
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (out[a].exact != out[b].exact) return out[a].exact;
-    if (out[a].exact) return a < b;
+    if (tier[a] != tier[b]) return tier[a] > tier[b];
+    if (tier[a] == 2) return a < b;
     if (score[a] != score[b]) return score[a] > score[b];
     return out[a].position < out[b].position;
   });
@@ -55,14 +61,15 @@ std::vector<SearchResult> Fuse(const std::vector<int64_t>& lexical, size_t exact
   fused.reserve(order.size());
   for (size_t i : order) {
     fused.push_back(out[i]);
-    fused.back().relevance = static_cast<float>(score[i] + (out[i].exact ? 1.0 : 0.0));
+    fused.back().relevance = static_cast<float>(score[i] + tier[i]);
   }
   return fused;
 }
 
 absl::StatusOr<std::vector<SearchResult>> Search(const Snapshot& snapshot,
                                                  absl::string_view query, int k,
-                                                 int offset) {
+                                                 int offset,
+                                                 const v1::TrackFilter* filter) {
   if (auto s = ValidateK(k, "k"); !s.ok()) return s;
   if (offset < 0) {
     return absl::InvalidArgumentError(absl::StrCat("offset must be >= 0, got ", offset));
@@ -87,32 +94,42 @@ absl::StatusOr<std::vector<SearchResult>> Search(const Snapshot& snapshot,
   if (std::all_of(vector->begin(), vector->end(), [](float x) { return x == 0; })) {
     return absl::InvalidArgumentError("query must contain a letter or a digit");
   }
+  std::optional<TrackFilter> bound;
+  if (filter != nullptr) {
+    auto created = TrackFilter::Create(*filter, snapshot.columns(), "filter");
+    if (!created.ok()) return created.status();
+    if (!created->empty()) bound = std::move(*created);
+  }
+  LabelFilter keep;
+  if (bound) keep = [&bound](int64_t position) { return bound->Matches(position); };
   const int want = offset + k;
   const int fetch = std::min(kMaxK, std::max(want, kMinFetch));
 
   std::vector<int64_t> lexical_positions;
-  size_t exact = 0;
+  size_t exact = 0, complete = 0;
   absl::flat_hash_map<int64_t, LexicalHit> lexical_hits;
   if (const LexicalIndex* lexical = snapshot.lexical_index()) {
     int words = 0;
-    auto hits = lexical->Search(query, fetch, &words);
+    auto hits = lexical->Search(query, fetch, &words, keep);
     if (!hits.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("query: ", hits.status().message()));
     }
     for (const LexicalHit& h : *hits) {
       if (h.exact(words) && exact == lexical_positions.size()) ++exact;
+      if (h.words == words && complete == lexical_positions.size()) ++complete;
       lexical_positions.push_back(h.position);
       lexical_hits.emplace(h.position, h);
     }
   }
   const AnnIndex& index = snapshot.text_index();
-  auto nearest =
-      index.Search(vector->data(), fetch, snapshot.manifest().search_index().ef_search());
+  // The vector ranking only adds to the lexical one: twice the fetch is breadth enough.
+  auto nearest = index.Search(vector->data(), fetch, 2 * fetch, keep);
   if (!nearest.ok()) return nearest.status();
   std::vector<int64_t> vector_positions;
   for (const Neighbor& n : *nearest) vector_positions.push_back(n.label);
 
-  std::vector<SearchResult> fused = Fuse(lexical_positions, exact, vector_positions);
+  std::vector<SearchResult> fused =
+      Fuse(lexical_positions, exact, complete, vector_positions);
   if (fused.size() <= static_cast<size_t>(offset)) return std::vector<SearchResult>();
   fused.erase(fused.begin(), fused.begin() + offset);
   if (fused.size() > static_cast<size_t>(k)) fused.resize(k);

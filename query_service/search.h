@@ -2,9 +2,10 @@
 
 // Search: the query's words in the lexical index (typo-tolerant, the last word as a
 // prefix, title over artist over album) fused with the tracks whose name vectors are
-// nearest the query's. Results that match every query word exactly come first; the rest
-// are ordered by weighted reciprocal rank fusion, the lexical ranking weighing more than
-// the vector one.
+// nearest the query's. Results that match every query word exactly come first (in lexical
+// order), then the other results that match every query word, then the rest; within each
+// of the last two tiers, weighted reciprocal rank fusion orders them, the lexical ranking
+// weighing more than the vector one.
 
 #include <cstdint>
 #include <vector>
@@ -37,18 +38,21 @@ inline constexpr double kFusionDepth = 60.0;
 inline constexpr double kLexicalWeight = 1.0;
 inline constexpr double kVectorWeight = 0.25;
 
-/// Fuses a lexical and a vector ranking (positions, best first): exact lexical matches
-/// first (in lexical order), then by fused score, ties by position.
-/// `exact_lexical` is how many of the first lexical results are exact matches.
+/// Fuses a lexical and a vector ranking (positions, best first). The first
+/// `exact_lexical` lexical results are exact matches, the first `complete_lexical` (at
+/// least as many) match every query word.
 std::vector<SearchResult> Fuse(const std::vector<int64_t>& lexical, size_t exact_lexical,
+                               size_t complete_lexical,
                                const std::vector<int64_t>& vector);
 
 /// The results offset .. offset + k - 1 of the query. InvalidArgument for an empty, too
-/// long, invalid UTF-8 or letterless query, k outside 1..kMaxK, a negative offset or
-/// offset + k above kMaxK.
+/// long, invalid UTF-8 or letterless query, k outside 1..kMaxK, a negative offset,
+/// offset + k above kMaxK or a bad filter (named "filter...", see track_filter.h). With a
+/// filter, only tracks passing it are returned.
 absl::StatusOr<std::vector<SearchResult>> Search(const Snapshot& snapshot,
                                                  absl::string_view query, int k,
-                                                 int offset = 0);
+                                                 int offset = 0,
+                                                 const v1::TrackFilter* filter = nullptr);
 
 /// Fills a ScoredTrack (the track, distance, position and the Search fields).
 void ToScoredTrack(const Snapshot& snapshot, const SearchResult& result,

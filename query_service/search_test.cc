@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -145,6 +146,11 @@ TEST_F(SearchTest, ResultsSaySignalsAndFields) {
   EXPECT_GT(scored.relevance(), 0.0f);
 }
 
+TEST_F(SearchTest, AllWordsWithATypoBeatSomeWordsExactly) {
+  EXPECT_EQ(First("yesterday onse more"), 9);  // "once" is 4 letters: no typo, so 2 of 3
+  EXPECT_EQ(First("bohemain rhapsody"), 6);
+}
+
 TEST_F(SearchTest, OffsetPages) {
   std::vector<int64_t> all = Top("love", 20);
   ASSERT_EQ(all.size(), 20u);
@@ -152,9 +158,38 @@ TEST_F(SearchTest, OffsetPages) {
   EXPECT_EQ(Top("love", 5, 3), std::vector<int64_t>(all.begin() + 3, all.begin() + 8));
 }
 
+TEST_F(SearchTest, FiltersByGenreYearAndExplicit) {
+  const Snapshot& s = **snapshot_;
+  v1::TrackFilter filter;
+  filter.add_genres("jazz");
+  auto results = Search(s, "love", 20, 0, &filter);
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_FALSE(results->empty());
+  for (const SearchResult& r : *results) {
+    const auto& genres = s.track(r.position).genres();
+    EXPECT_NE(std::find(genres.begin(), genres.end(), "jazz"), genres.end());
+  }
+  filter.Clear();
+  filter.set_year_min(2005);
+  filter.set_year_max(2010);
+  filter.set_explicit_(false);
+  results = Search(s, "love", 20, 0, &filter);
+  ASSERT_TRUE(results.ok()) << results.status();
+  for (const SearchResult& r : *results) {
+    const v1::Track& t = s.track(r.position);
+    EXPECT_GE(t.album().release_date().year(), 2005);
+    EXPECT_LE(t.album().release_date().year(), 2010);
+    EXPECT_FALSE(t.explicit_());
+  }
+  filter.set_year_min(2020);
+  filter.set_year_max(2010);
+  EXPECT_EQ(Search(s, "love", 5, 0, &filter).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(FuseTest, ExactLexicalFirstThenReciprocalRankFusion) {
-  // Lexical: 10 (exact), 11, 12; vector: 12, 13, 10.
-  std::vector<SearchResult> fused = Fuse({10, 11, 12}, 1, {12, 13, 10});
+  // Lexical: 10 (exact), 11, 12, all complete; vector: 12, 13, 10.
+  std::vector<SearchResult> fused = Fuse({10, 11, 12}, 1, 3, {12, 13, 10});
   std::vector<int64_t> order;
   for (const SearchResult& r : fused) order.push_back(r.position);
   // 12 is second in both lists: 1/62 + 0.25/61 beats 11's 1/62 alone, and 13 (vector
@@ -168,8 +203,19 @@ TEST(FuseTest, ExactLexicalFirstThenReciprocalRankFusion) {
   EXPECT_GT(fused[1].relevance, fused[2].relevance);
 }
 
+TEST(FuseTest, EveryQueryWordBeforeSomeWhateverTheVectors) {
+  // 1 matches every word; 2 and 3 only some, but the vectors rank them first.
+  std::vector<SearchResult> fused = Fuse({1, 2, 3}, 0, 1, {2, 3, 4});
+  std::vector<int64_t> order;
+  for (const SearchResult& r : fused) order.push_back(r.position);
+  EXPECT_THAT(order, ElementsAre(1, 2, 3, 4));
+  // Without the tier, 2 (1/62 + 0.25/61) would beat 1 (1/61).
+  fused = Fuse({1, 2, 3}, 0, 0, {2, 3, 4});
+  EXPECT_EQ(fused[0].position, 2);
+}
+
 TEST(FuseTest, LexicalOutweighsVectorAtTheSameRank) {
-  std::vector<SearchResult> fused = Fuse({1}, 0, {2});
+  std::vector<SearchResult> fused = Fuse({1}, 0, 0, {2});
   ASSERT_EQ(fused.size(), 2u);
   EXPECT_EQ(fused[0].position, 1);
 }

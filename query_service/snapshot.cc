@@ -108,7 +108,6 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string
   if (!text.ok()) return text.status();
   auto audio = LoadIndex(dir, manifest->recommend_index(), snapshot->features_.dim(), n);
   if (!audio.ok()) return audio.status();
-  (*text)->SetEf(manifest->search_index().ef_search());
   (*audio)->SetEf(manifest->recommend_index().ef_search());
   if (manifest->has_lexical_index()) {
     auto lexical = LoadLexicalIndex(dir, manifest->lexical_index(), snapshot->table_);
