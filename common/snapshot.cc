@@ -7,17 +7,21 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "common/parallel.h"
 
 namespace cratedig {
 namespace fs = std::filesystem;
@@ -60,22 +64,55 @@ bool SnapshotVersionLess(const std::string& a, const std::string& b) {
 }
 
 absl::StatusOr<std::pair<uint32_t, int64_t>> FileCrc32(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) {
     if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no file ", path));
     return ErrnoError("cannot open", path);
   }
-  uLong crc = crc32(0L, Z_NULL, 0);
-  int64_t size = 0;
-  std::vector<unsigned char> buf(1 << 20);
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
-    crc = crc32(crc, buf.data(), static_cast<uInt>(n));
-    size += static_cast<int64_t>(n);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return ErrnoError("cannot stat", path);
   }
-  bool failed = std::ferror(f) != 0;
-  std::fclose(f);
+  const int64_t size = st.st_size;
+  // zlib's CRC-32 runs near 1 GB/s on one core, so a large file is split in parts whose
+  // CRCs are combined (crc32_combine): a 2 GB snapshot verifies in half the time on 2.
+  constexpr int64_t kPart = 64 << 20;
+  const int64_t parts = std::max<int64_t>(1, (size + kPart - 1) / kPart);
+  std::vector<uLong> crcs(parts, crc32(0L, Z_NULL, 0));
+  std::vector<int64_t> lengths(parts, 0);
+  std::atomic<bool> failed{false};
+  const int threads = static_cast<int>(
+      std::min<unsigned>(4, std::max(1u, std::thread::hardware_concurrency())));
+  ParallelFor(
+      static_cast<size_t>(parts), threads,
+      [&](size_t begin, size_t end) {
+        std::vector<unsigned char> buf(1 << 20);
+        for (size_t part = begin; part < end; ++part) {
+          int64_t offset = static_cast<int64_t>(part) * kPart;
+          const int64_t stop = std::min(size, offset + kPart);
+          while (offset < stop) {
+            const ssize_t n =
+                ::pread(fd, buf.data(),
+                        static_cast<size_t>(std::min<int64_t>(buf.size(), stop - offset)),
+                        offset);
+            if (n <= 0) {
+              failed = true;
+              break;
+            }
+            crcs[part] = crc32(crcs[part], buf.data(), static_cast<uInt>(n));
+            lengths[part] += n;
+            offset += n;
+          }
+        }
+      },
+      /*chunk=*/1);
+  ::close(fd);
   if (failed) return ErrnoError("cannot read", path);
+  uLong crc = crcs[0];
+  for (int64_t part = 1; part < parts; ++part) {
+    crc = crc32_combine(crc, crcs[part], static_cast<z_off_t>(lengths[part]));
+  }
   return std::make_pair(static_cast<uint32_t>(crc), size);
 }
 
@@ -101,14 +138,29 @@ absl::Status WriteFileDurably(const std::string& path, const std::string& conten
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (!fs::exists(path)) return absl::NotFoundError(absl::StrCat("no file ", path));
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no file ", path));
     return ErrnoError("cannot open", path);
   }
-  std::string data((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  if (in.bad()) return ErrnoError("cannot read", path);
+  struct stat st;
+  std::string data;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0)
+    data.resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  for (;;) {  // Read to the end, even if the file grew since fstat.
+    if (done == data.size()) data.resize(std::max<size_t>(4096, 2 * data.size()));
+    const ssize_t n = ::read(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return ErrnoError("cannot read", path);
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  data.resize(done);
   return data;
 }
 
@@ -218,6 +270,28 @@ absl::Status VerifySnapshotFiles(const std::string& dir,
     if (crc->first != file.crc32()) {
       return absl::DataLossError(absl::StrCat("snapshot ", manifest.version(), ": file ",
                                               file.name(), " fails its CRC-32 check"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VerifySnapshotFileSizes(const std::string& dir,
+                                     const v1::SnapshotManifest& manifest) {
+  for (const v1::SnapshotFile& file : manifest.files()) {
+    if (file.name().empty() || file.name().find('/') != std::string::npos) {
+      return absl::DataLossError(
+          absl::StrCat("snapshot ", manifest.version(), " lists a bad file name"));
+    }
+    std::error_code ec;
+    const uintmax_t size = fs::file_size(dir + "/" + file.name(), ec);
+    if (ec) {
+      return absl::DataLossError(absl::StrCat("snapshot ", manifest.version(), ": file ",
+                                              file.name(), ": ", ec.message()));
+    }
+    if (static_cast<int64_t>(size) != file.size_bytes()) {
+      return absl::DataLossError(
+          absl::StrCat("snapshot ", manifest.version(), ": file ", file.name(), " has ",
+                       size, " bytes, manifest says ", file.size_bytes()));
     }
   }
   return absl::OkStatus();

@@ -198,5 +198,29 @@ TEST_F(QueryEngineTest, ACorruptSnapshotIsRefused) {
   EXPECT_EQ(Snapshot::Load(copy).status().code(), absl::StatusCode::kDataLoss);
 }
 
+TEST_F(QueryEngineTest, LoadWithoutChecksumsStillChecksSizesAndFormat) {
+  std::string copy = *root_ + "/unchecked";
+  std::filesystem::copy(*root_ + "/000001", copy);
+  auto loaded = Snapshot::Load(copy, /*verify_checksums=*/false);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_EQ((*loaded)->size(), snapshot().size());
+  for (int64_t i : {int64_t{0}, int64_t{777}, snapshot().size() - 1}) {
+    EXPECT_EQ((*loaded)->track(i).SerializeAsString(),
+              snapshot().track(i).SerializeAsString());
+    EXPECT_EQ((*loaded)->representative(i), snapshot().representative(i));
+    EXPECT_EQ((*loaded)->recommendable(i), snapshot().recommendable(i));
+  }
+  {  // Same size, garbage inside: the table's own structure catches it.
+    std::fstream f(copy + "/tracks.binpb",
+                   std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(0);
+    const std::string garbage(16, '\xff');
+    f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  EXPECT_EQ(Snapshot::Load(copy, false).status().code(), absl::StatusCode::kDataLoss);
+  std::filesystem::resize_file(copy + "/audio.hnsw", 1000);
+  EXPECT_EQ(Snapshot::Load(copy, false).status().code(), absl::StatusCode::kDataLoss);
+}
+
 }  // namespace
 }  // namespace cratedig::query

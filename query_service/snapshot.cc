@@ -1,9 +1,14 @@
 #include "query_service/snapshot.h"
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/parallel.h"
 #include "common/snapshot.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl.h"
@@ -22,21 +27,75 @@ bool ReadMessage(const std::string& path, google::protobuf::Message* message) {
   return message->ParseFromCodedStream(&coded);
 }
 
-absl::StatusOr<v1::TrackTable> ReadTrackTable(const std::string& path) {
-  v1::TrackTable table;
-  if (!ReadMessage(path, &table)) {
-    return absl::DataLossError(absl::StrCat("track table ", path, " cannot be read"));
-  }
-  if (table.representative_size() != table.tracks_size() ||
-      table.recommendable_size() != table.tracks_size()) {
-    return absl::DataLossError(absl::StrCat("track table ", path, " is inconsistent"));
-  }
-  for (int64_t rep : table.representative()) {
-    if (rep < 0 || rep >= table.tracks_size()) {
-      return absl::DataLossError(absl::StrCat("track table ", path, " is inconsistent"));
+absl::Status TableError(const std::string& path, absl::string_view why) {
+  return absl::DataLossError(absl::StrCat("track table ", path, " ", why));
+}
+
+// A protobuf varint at p (before end); nullptr when malformed or cut short.
+const char* ReadVarint(const char* p, const char* end, uint64_t* value) {
+  uint64_t v = 0;
+  for (int shift = 0; p < end && shift < 64; shift += 7) {
+    const auto byte = static_cast<uint8_t>(*p++);
+    v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *value = v;
+      return p;
     }
   }
-  return table;
+  return nullptr;
+}
+
+// Parses tracks.binpb (a TrackTable) into `table`, which lives on `arena`. The file's
+// top-level fields are walked by hand, so a table above protobuf's 2 GiB message limit
+// (10M tracks) reads as well; the tracks, by far the bulk, are parsed in parallel.
+absl::Status ParseTrackTable(const std::string& path, google::protobuf::Arena* arena,
+                             v1::TrackTable* table) {
+  absl::StatusOr<std::string> bytes = ReadFile(path);
+  if (!bytes.ok()) return TableError(path, "cannot be read");
+  const char* p = bytes->data();
+  const char* const end = p + bytes->size();
+  std::vector<std::pair<const char*, size_t>> tracks;  // serialized Track messages
+  std::string rest;  // every other field, parsed at the end
+  while (p < end) {
+    const char* field = p;
+    uint64_t tag, length;
+    if ((p = ReadVarint(p, end, &tag)) == nullptr) return TableError(path, "is corrupt");
+    if ((tag & 7) != 2) return TableError(path, "has an unexpected field");
+    if ((p = ReadVarint(p, end, &length)) == nullptr || length > uint64_t(end - p)) {
+      return TableError(path, "is truncated");
+    }
+    if (tag >> 3 == 1) {
+      tracks.emplace_back(p, static_cast<size_t>(length));
+    } else {
+      rest.append(field, p + length);  // packed representative / recommendable
+    }
+    p += length;
+  }
+  if (!table->ParseFromString(rest)) return TableError(path, "cannot be parsed");
+  std::vector<v1::Track*> parsed(tracks.size(), nullptr);
+  std::atomic<bool> failed{false};
+  const int threads = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+  ParallelFor(tracks.size(), threads, [&](size_t begin, size_t end_index) {
+    for (size_t i = begin; i < end_index; ++i) {
+      parsed[i] = google::protobuf::Arena::CreateMessage<v1::Track>(arena);
+      if (!parsed[i]->ParseFromArray(tracks[i].first,
+                                     static_cast<int>(tracks[i].second))) {
+        failed = true;
+      }
+    }
+  });
+  if (failed) return TableError(path, "holds a track that cannot be parsed");
+  table->mutable_tracks()->Reserve(static_cast<int>(parsed.size()));
+  for (v1::Track* t : parsed) table->mutable_tracks()->UnsafeArenaAddAllocated(t);
+  if (table->representative_size() != table->tracks_size() ||
+      table->recommendable_size() != table->tracks_size()) {
+    return TableError(path, "is inconsistent");
+  }
+  for (int64_t rep : table->representative()) {
+    if (rep < 0 || rep >= table->tracks_size())
+      return TableError(path, "is inconsistent");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<AnnIndex>> LoadIndex(const std::string& dir,
@@ -84,10 +143,15 @@ absl::StatusOr<std::unique_ptr<LexicalIndex>> LoadLexicalIndex(
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string& dir) {
+absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string& dir,
+                                                               bool verify_checksums) {
   auto manifest = ReadManifest(dir);
   if (!manifest.ok()) return manifest.status();
-  if (auto s = VerifySnapshotFiles(dir, *manifest); !s.ok()) return s;
+  if (auto s = verify_checksums ? VerifySnapshotFiles(dir, *manifest)
+                                : VerifySnapshotFileSizes(dir, *manifest);
+      !s.ok()) {
+    return s;
+  }
   const v1::Preprocessing& p = manifest->preprocessing();
   if (p.text_embedder() != TextEmbedder::kId) {
     return absl::FailedPreconditionError(
@@ -98,27 +162,50 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string
   if (!embedder.ok()) return embedder.status();
   auto features = FeatureModel::FromProto(p);
   if (!features.ok()) return features.status();
-  auto table = ReadTrackTable(dir + "/tracks.binpb");
-  if (!table.ok()) return table.status();
-
-  std::shared_ptr<Snapshot> snapshot(new Snapshot(
-      *manifest, std::move(*table), std::move(*embedder), std::move(*features)));
+  std::shared_ptr<Snapshot> snapshot(
+      new Snapshot(*manifest, std::move(*embedder), std::move(*features)));
+  // The two indexes load on their own threads while this one parses the track table.
+  const int64_t listed = std::max(manifest->search_index().elements(),
+                                  manifest->recommend_index().elements());
+  absl::StatusOr<std::unique_ptr<AnnIndex>> text, audio;
+  std::thread text_loader([&] {
+    text = LoadIndex(dir, manifest->search_index(), snapshot->embedder_.dim(), listed);
+  });
+  std::thread audio_loader([&] {
+    audio =
+        LoadIndex(dir, manifest->recommend_index(), snapshot->features_.dim(), listed);
+  });
+  snapshot->arena_ = std::make_unique<google::protobuf::Arena>();
+  snapshot->table_ =
+      google::protobuf::Arena::CreateMessage<v1::TrackTable>(snapshot->arena_.get());
+  absl::Status parsed =
+      ParseTrackTable(dir + "/tracks.binpb", snapshot->arena_.get(), snapshot->table_);
   const int64_t n = snapshot->size();
-  auto text = LoadIndex(dir, manifest->search_index(), snapshot->embedder_.dim(), n);
+  if (parsed.ok()) {
+    snapshot->columns_ = TrackColumns::Build(*snapshot->table_);
+    snapshot->by_id_.reserve(n);
+    for (int64_t i = 0; i < n; ++i) snapshot->by_id_.emplace(snapshot->track(i).id(), i);
+  }
+  text_loader.join();
+  audio_loader.join();
+  if (!parsed.ok()) return parsed;
   if (!text.ok()) return text.status();
-  auto audio = LoadIndex(dir, manifest->recommend_index(), snapshot->features_.dim(), n);
   if (!audio.ok()) return audio.status();
+  for (const auto* info : {&manifest->search_index(), &manifest->recommend_index()}) {
+    if (info->elements() > n) {
+      return absl::DataLossError(absl::StrCat("index ", info->file(), " lists ",
+                                              info->elements(), " vectors for ", n,
+                                              " tracks"));
+    }
+  }
   (*audio)->SetEf(manifest->recommend_index().ef_search());
   if (manifest->has_lexical_index()) {
-    auto lexical = LoadLexicalIndex(dir, manifest->lexical_index(), snapshot->table_);
+    auto lexical = LoadLexicalIndex(dir, manifest->lexical_index(), *snapshot->table_);
     if (!lexical.ok()) return lexical.status();
     snapshot->lexical_ = std::move(*lexical);
   }
   snapshot->text_index_ = std::move(*text);
   snapshot->audio_index_ = std::move(*audio);
-  snapshot->columns_ = TrackColumns::Build(snapshot->table_);
-  snapshot->by_id_.reserve(n);
-  for (int64_t i = 0; i < n; ++i) snapshot->by_id_.emplace(snapshot->track(i).id(), i);
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
 }
 

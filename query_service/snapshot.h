@@ -16,6 +16,7 @@
 #include "common/lexical_index.h"
 #include "common/text_embedder.h"
 #include "cratedig/v1/snapshot.pb.h"
+#include "google/protobuf/arena.h"
 #include "query_service/track_filter.h"
 
 namespace cratedig::query {
@@ -24,19 +25,23 @@ class Snapshot {
  public:
   /// Verify every file of the snapshot directory against its manifest (size, CRC-32,
   /// format, index dimensions), then load it. DataLoss for corrupt or truncated files.
-  static absl::StatusOr<std::shared_ptr<const Snapshot>> Load(const std::string& dir);
+  /// `verify_checksums` false skips the CRC-32 pass (sizes, formats and dimensions are
+  /// still checked): for a directory the caller has just verified, as SnapshotSync does
+  /// right after installing a fetched snapshot.
+  static absl::StatusOr<std::shared_ptr<const Snapshot>> Load(
+      const std::string& dir, bool verify_checksums = true);
 
   const v1::SnapshotManifest& manifest() const { return manifest_; }
   const std::string& version() const { return manifest_.version(); }
-  int64_t size() const { return table_.tracks_size(); }
-  const v1::Track& track(int64_t position) const { return table_.tracks(position); }
+  int64_t size() const { return table_->tracks_size(); }
+  const v1::Track& track(int64_t position) const { return table_->tracks(position); }
   /// Position of the track with this Spotify id.
   std::optional<int64_t> Find(const std::string& id) const;
   /// Position of the track representing this one's duplicate group in the indexes.
   int64_t representative(int64_t position) const {
-    return table_.representative(position);
+    return table_->representative(position);
   }
-  bool recommendable(int64_t position) const { return table_.recommendable(position); }
+  bool recommendable(int64_t position) const { return table_->recommendable(position); }
 
   const AnnIndex& text_index() const { return *text_index_; }
   const AnnIndex& audio_index() const { return *audio_index_; }
@@ -48,15 +53,15 @@ class Snapshot {
   const TrackColumns& columns() const { return columns_; }
 
  private:
-  Snapshot(v1::SnapshotManifest manifest, v1::TrackTable table, TextEmbedder embedder,
-           FeatureModel features)
+  Snapshot(v1::SnapshotManifest manifest, TextEmbedder embedder, FeatureModel features)
       : manifest_(std::move(manifest)),
-        table_(std::move(table)),
         embedder_(std::move(embedder)),
         features_(std::move(features)) {}
 
   v1::SnapshotManifest manifest_;
-  v1::TrackTable table_;
+  // The track table lives on an arena: parsed in parallel, freed at once.
+  std::unique_ptr<google::protobuf::Arena> arena_;
+  v1::TrackTable* table_ = nullptr;
   TextEmbedder embedder_;
   FeatureModel features_;
   TrackColumns columns_;

@@ -125,7 +125,8 @@ absl::Status SnapshotSync::Sync(const v1::SnapshotManifest& manifest) {
     // Partial fetches of versions never to be fetched again (left by a crash) go too.
     RemoveTemporaryDirs(root());
   }
-  if (auto s = LoadAndInstall(dir, /*point_current=*/true); !s.ok()) {
+  // Either check above verified every file (present, or fetched and installed).
+  if (auto s = LoadAndInstall(dir, /*point_current=*/true, /*verified=*/true); !s.ok()) {
     fs::remove_all(dir, ec);  // CURRENT still names the snapshot being served.
     return s;
   }
@@ -220,9 +221,10 @@ absl::Status SnapshotSync::FetchFile(const std::string& version,
   return absl::OkStatus();
 }
 
-absl::Status SnapshotSync::LoadAndInstall(const std::string& dir, bool point_current) {
+absl::Status SnapshotSync::LoadAndInstall(const std::string& dir, bool point_current,
+                                          bool verified) {
   absl::Time start = absl::Now();
-  auto snapshot = Snapshot::Load(dir);
+  auto snapshot = Snapshot::Load(dir, /*verify_checksums=*/!verified);
   if (!snapshot.ok()) return snapshot.status();
   std::shared_ptr<const Snapshot> loaded = *snapshot;
   if (point_current) {

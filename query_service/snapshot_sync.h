@@ -61,7 +61,10 @@ class SnapshotSync {
   absl::Status FetchFile(const std::string& version, const v1::SnapshotFile& file,
                          const std::string& path);
   /// Load `dir`, point CURRENT at it when asked, report it (on_installed) and serve it.
-  absl::Status LoadAndInstall(const std::string& dir, bool point_current);
+  /// `verified`: the files were checked against their CRC-32 just before, so loading
+  /// skips that pass.
+  absl::Status LoadAndInstall(const std::string& dir, bool point_current,
+                              bool verified = false);
   void RecordRefusal(const std::string& version, const absl::Status& status);
   std::string root() const { return options_.data_dir + "/snapshots"; }
 
