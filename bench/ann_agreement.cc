@@ -36,6 +36,7 @@ ABSL_FLAG(int, k, 10, "Results per query");
 ABSL_FLAG(int, seed, 1, "Random seed");
 ABSL_FLAG(int, ef, 0,
           "Search breadth for Recommend (0: the snapshot's own), to study recall");
+ABSL_FLAG(bool, load_only, false, "Only load the snapshot and print the time it took");
 ABSL_FLAG(std::string, export, "",
           "Directory to write vectors, queries and served answers to (for "
           "bench/prototype_compare.py)");
@@ -131,6 +132,7 @@ int main(int argc, char** argv) {
   const Snapshot& s = **loaded;
   std::printf("snapshot loaded in %.0f ms\n",
               absl::ToDoubleMilliseconds(absl::Now() - load_start));
+  if (absl::GetFlag(FLAGS_load_only)) return 0;
   const int k = absl::GetFlag(FLAGS_k);
   Matrix text, audio;
   std::vector<int64_t> recommendable;
