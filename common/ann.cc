@@ -404,6 +404,17 @@ absl::Status AnnIndex::AddParallel(const std::vector<int64_t>& labels,
     return absl::InvalidArgumentError(absl::StrCat(
         "rows hold ", rows.size(), " floats, not ", labels.size(), " x ", dim_));
   }
+  return AddParallel(
+      labels,
+      [&](size_t i, float* row) {
+        std::copy_n(rows.data() + i * dim_, dim_, row);
+        return true;
+      },
+      threads);
+}
+
+absl::Status AnnIndex::AddParallel(const std::vector<int64_t>& labels,
+                                   const RowFiller& fill, int threads) {
   if (absl::Status s = CheckNewLabels(*index_, labels); !s.ok()) return s;
   // hnswlib's addPoint locks per element, so disjoint points can be added concurrently.
   std::atomic<size_t> next{0};
@@ -411,10 +422,11 @@ absl::Status AnnIndex::AddParallel(const std::vector<int64_t>& labels,
   absl::Mutex mu;
   absl::Status error;
   auto work = [&] {
+    std::vector<float> row(dim_);
     for (size_t i = next++; i < labels.size() && !failed; i = next++) {
       try {
-        index_->addPoint(rows.data() + i * dim_,
-                         static_cast<hnswlib::labeltype>(labels[i]));
+        if (!fill(i, row.data())) continue;
+        index_->addPoint(row.data(), static_cast<hnswlib::labeltype>(labels[i]));
       } catch (const std::exception& e) {
         absl::MutexLock lock(&mu);
         if (error.ok()) error = absl::InternalError(absl::StrCat("adding: ", e.what()));

@@ -55,6 +55,13 @@ class AnnIndex {
   /// Add rows of a row-major matrix with the given labels, on `threads` threads.
   absl::Status AddParallel(const std::vector<int64_t>& labels,
                            const std::vector<float>& rows, int threads);
+  /// Writes the vector of labels[i] (dim floats) to `row`; returns false to leave the
+  /// label out. Called concurrently for different i.
+  using RowFiller = std::function<bool(size_t i, float* row)>;
+  /// Add the vectors `fill` computes for `labels`, on `threads` threads, each vector
+  /// computed by the thread that inserts it: no matrix of every vector is held.
+  absl::Status AddParallel(const std::vector<int64_t>& labels, const RowFiller& fill,
+                           int threads);
   absl::Status Save(const std::string& path) const;
 
   /// Sets the minimum search breadth (hnswlib's ef; 1 after Create and Load): Search then

@@ -25,10 +25,12 @@ constexpr char kTextIndexFile[] = "text.hnsw";
 constexpr char kAudioIndexFile[] = "audio.hnsw";
 constexpr char kLexicalIndexFile[] = "lexical.binpb";
 
-// Vectors to index: labels and their rows, row-major.
+// Vectors to index: labels and their rows, row-major, or (when `fill` is set) a function
+// that computes the row of labels[i] and returns false to leave it out.
 struct Rows {
   std::vector<int64_t> labels;
   std::vector<float> data;
+  AnnIndex::RowFiller fill;
 };
 
 absl::StatusOr<v1::IndexInfo> BuildIndex(const Rows& rows, int dim, const BuildOptions& o,
@@ -37,13 +39,16 @@ absl::StatusOr<v1::IndexInfo> BuildIndex(const Rows& rows, int dim, const BuildO
   auto index = AnnIndex::Create(dim, std::max<int64_t>(1, rows.labels.size()),
                                 AnnParams{o.m, o.ef_construction});
   if (!index.ok()) return index.status();
-  if (auto s = (*index)->AddParallel(rows.labels, rows.data, o.threads); !s.ok())
+  if (auto s = rows.fill ? (*index)->AddParallel(rows.labels, rows.fill, o.threads)
+                         : (*index)->AddParallel(rows.labels, rows.data, o.threads);
+      !s.ok()) {
     return s;
+  }
   if (auto s = (*index)->Save(path); !s.ok()) return s;
   v1::IndexInfo info;
   info.set_file(file);
   info.set_dim(dim);
-  info.set_elements(static_cast<int64_t>(rows.labels.size()));
+  info.set_elements((*index)->size());
   info.set_m(o.m);
   info.set_ef_construction(o.ef_construction);
   info.set_ef_search(o.ef_search);
@@ -51,33 +56,22 @@ absl::StatusOr<v1::IndexInfo> BuildIndex(const Rows& rows, int dim, const BuildO
   return info;
 }
 
-// The name vectors of `labels`, embedded in parallel, in label order; names without a
-// letter or digit (zero vectors) are left out.
+// The name vectors of `labels`, computed by the index builder's threads as they insert
+// them (a matrix of them all would take 1 KiB per track); names without a letter or digit
+// (zero vectors) are left out.
+// `labels` must outlive the returned rows.
 Rows EmbedNames(const std::vector<v1::Track>& tracks, const std::vector<int64_t>& labels,
-                const TextEmbedder& embedder, int threads) {
-  const size_t dim = static_cast<size_t>(embedder.dim());
-  std::vector<float> data(labels.size() * dim);
-  std::vector<char> kept(labels.size(), 0);
-  ParallelFor(labels.size(), threads, [&](size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i) {
-      auto v = embedder.Embed(tracks[labels[i]].name());
-      if (!v.ok() || std::all_of(v->begin(), v->end(), [](float x) { return x == 0; })) {
-        continue;
-      }
-      std::copy(v->begin(), v->end(), data.begin() + i * dim);
-      kept[i] = 1;
-    }
-  });
+                const TextEmbedder& embedder) {
   Rows rows;
-  size_t out = 0;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (!kept[i]) continue;
-    if (out != i) std::copy_n(data.begin() + i * dim, dim, data.begin() + out * dim);
-    rows.labels.push_back(labels[i]);
-    ++out;
-  }
-  data.resize(out * dim);
-  rows.data = std::move(data);
+  rows.labels = labels;
+  rows.fill = [&tracks, &embedder, &labels](size_t i, float* row) {
+    auto v = embedder.Embed(tracks[labels[i]].name());
+    if (!v.ok() || std::all_of(v->begin(), v->end(), [](float x) { return x == 0; })) {
+      return false;
+    }
+    std::copy(v->begin(), v->end(), row);
+    return true;
+  };
   return rows;
 }
 
@@ -226,10 +220,9 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
       audio_rows.data.insert(audio_rows.data.end(), v.begin(), v.end());
     }
   }
-  text_rows = EmbedNames(tracks, named, embedder, options.threads);
-  named = {};
+  text_rows = EmbedNames(tracks, named, embedder);
   if (auto s = cancelled(); !s.ok()) return s;
-  counts.set_search_indexed(static_cast<int64_t>(text_rows.labels.size()));
+
   counts.set_recommend_indexed(static_cast<int64_t>(audio_rows.labels.size()));
 
   auto writer = SnapshotWriter::Begin(root, version);
@@ -238,7 +231,7 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
   auto text_info = BuildIndex(text_rows, embedder.dim(), options,
                               writer->PathOf(kTextIndexFile), kTextIndexFile);
   if (!text_info.ok()) return text_info.status();
-  text_rows = Rows();  // The index holds its own copy: 1 KiB per track freed.
+  counts.set_search_indexed(text_info->elements());
   if (auto s = cancelled(); !s.ok()) return s;
   auto audio_info = BuildIndex(audio_rows, features.dim(), options,
                                writer->PathOf(kAudioIndexFile), kAudioIndexFile);
