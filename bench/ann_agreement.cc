@@ -171,9 +171,10 @@ int main(int argc, char** argv) {
     auto nearest =
         s.text_index().Search(v->data(), k, s.manifest().search_index().ef_search());
     absl::Time t1 = absl::Now();
-    absl::StatusOr<std::vector<Scored>> got = nearest.status();
-    if (nearest.ok()) {
-      got.emplace();
+    absl::StatusOr<std::vector<Scored>> got = std::vector<Scored>();
+    if (!nearest.ok()) {
+      got = nearest.status();
+    } else {
       for (const Neighbor& n : *nearest) got->push_back({n.label, n.distance});
     }
     auto exact = cratedig::ExactSearch(v->data(), text.rows, s.embedder().dim(), k,
