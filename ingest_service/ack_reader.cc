@@ -33,6 +33,8 @@ void AckReader::Run() {
     counts_.set_tracks_updated(counts_.tracks_updated() + ack.tracks_updated());
     counts_.set_tracks_unchanged(counts_.tracks_unchanged() + ack.tracks_unchanged());
     counts_.set_artists_upserted(counts_.artists_upserted() + ack.artists_upserted());
+    counts_.set_playlists_upserted(counts_.playlists_upserted() +
+                                   ack.playlists_upserted());
   }
 }
 
@@ -52,6 +54,8 @@ void AckReader::AddCountsTo(v1::ImportSummary* summary) const {
   summary->set_tracks_updated(summary->tracks_updated() + counts_.tracks_updated());
   summary->set_tracks_unchanged(summary->tracks_unchanged() + counts_.tracks_unchanged());
   summary->set_artists_upserted(summary->artists_upserted() + counts_.artists_upserted());
+  summary->set_playlists_upserted(summary->playlists_upserted() +
+                                  counts_.playlists_upserted());
 }
 
 }  // namespace cratedig::ingest

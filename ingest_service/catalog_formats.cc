@@ -18,11 +18,15 @@ constexpr int64_t kMaxInt64 = 9223372036854775807;
 v1::Track& StartTrack(CatalogRow* out) {
   out->kind = CatalogRow::Kind::kTrack;
   out->track.Clear();
+  out->playlist_id.clear();
+  out->playlist_name.clear();
+  out->playlist_source.clear();
   return out->track;
 }
 
 v1::Artist& StartArtist(CatalogRow* out) {
   out->kind = CatalogRow::Kind::kArtist;
+  out->playlist_id.clear();
   out->artist.Clear();
   return out->artist;
 }
@@ -197,6 +201,12 @@ void MapTidyTuesday(RowParser& row, CatalogRow* out) {
            row.Text("track_album_name"), row.Date("track_album_release_date"), &t);
   AddGenre(row.Text("playlist_genre"), t.mutable_genres());
   AddGenre(row.Text("playlist_subgenre"), t.mutable_genres());
+  // The file is one row per track and playlist: it is a playlist file as well.
+  if (row.Has("playlist_id")) {
+    out->playlist_id = row.SpotifyId("playlist_id", /*required=*/false);
+    out->playlist_name = row.Text("playlist_name");
+    out->playlist_source = "tidytuesday";
+  }
 }
 
 // T is deduced from `b` only, so `a` may be a braced list.

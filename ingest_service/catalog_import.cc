@@ -3,6 +3,8 @@
 #include <memory>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "ingest_service/ack_reader_internal.h"
@@ -26,6 +28,8 @@ class Importer {
   void AddRow(CatalogRow& row);
   // Sends the batch if it has rows; false when the stream is broken.
   bool Flush();
+  // Sends the playlists of the file just read, after its tracks.
+  bool SendPlaylists();
   void Report(const CatalogReader& reader);
   absl::StatusOr<v1::ImportSummary> Finish(const absl::Status& local);
   std::string Progress() const;
@@ -36,6 +40,10 @@ class Importer {
   std::unique_ptr<AckReader::Stream> stream_;
   std::unique_ptr<AckReader> acks_;
   v1::IngestCatalogRequest batch_;
+  // Playlists of the file being read: one per id, each track once in first-seen order.
+  std::vector<v1::Playlist> playlists_;
+  absl::flat_hash_map<std::string, size_t> playlist_index_;
+  absl::flat_hash_set<std::pair<size_t, std::string>> playlist_entries_;
   int64_t sent_ = 0;
   bool broken_ = false;
   v1::ImportSummary summary_;
@@ -81,8 +89,12 @@ absl::Status Importer::ImportFile(const std::string& path) {
     return absl::OkStatus();
   }
   batch_.set_source(path);
+  playlists_.clear();
+  playlist_index_.clear();
+  playlist_entries_.clear();
   absl::Status status = ReadRows(**reader);
   if (!status.ok()) return status;
+  if (!SendPlaylists()) return absl::OkStatus();
   if (!broken_) Report(**reader);
   return absl::OkStatus();
 }
@@ -106,6 +118,18 @@ void Importer::AddRow(CatalogRow& row) {
   summary_.set_rows_read(summary_.rows_read() + 1);
   switch (row.kind) {
     case CatalogRow::Kind::kTrack:
+      if (!row.playlist_id.empty()) {
+        auto [it, added] = playlist_index_.emplace(row.playlist_id, playlists_.size());
+        if (added) {
+          v1::Playlist& p = playlists_.emplace_back();
+          p.set_id(row.playlist_id);
+          p.set_name(row.playlist_name);
+          p.set_source(row.playlist_source);
+        }
+        if (playlist_entries_.emplace(it->second, row.track.id()).second) {
+          playlists_[it->second].add_track_ids(row.track.id());
+        }
+      }
       batch_.add_tracks()->Swap(&row.track);
       break;
     case CatalogRow::Kind::kArtist:
@@ -118,9 +142,27 @@ void Importer::AddRow(CatalogRow& row) {
   }
 }
 
+bool Importer::SendPlaylists() {
+  // A playlist weighs as a row plus a tenth of a row per track, so that a batch of long
+  // playlists stays far below gRPC's message size limit.
+  int64_t weight = 0;
+  for (v1::Playlist& p : playlists_) {
+    weight += 1 + p.track_ids_size() / 10;
+    batch_.add_playlists()->Swap(&p);
+    if (weight >= options_.batch_size) {
+      if (!Flush()) return false;
+      weight = 0;
+    }
+  }
+  playlists_.clear();
+  return Flush();
+}
+
 bool Importer::Flush() {
   if (broken_) return false;
-  if (batch_.tracks_size() + batch_.artists_size() == 0) return true;
+  if (batch_.tracks_size() + batch_.artists_size() + batch_.playlists_size() == 0) {
+    return true;
+  }
   batch_.set_batch_id(sent_ + 1);
   acks_->Expect(batch_.batch_id());
   if (!stream_->Write(batch_)) {
@@ -130,15 +172,18 @@ bool Importer::Flush() {
   ++sent_;
   batch_.clear_tracks();
   batch_.clear_artists();
+  batch_.clear_playlists();
   return true;
 }
 
 void Importer::Report(const CatalogReader& reader) {
   if (!options_.progress) return;
   const CatalogReaderStats& s = reader.stats();
-  options_.progress(absl::StrCat(reader.path(), ": ", reader.format_name(),
-                                 " rows=", s.rows, " tracks=", s.tracks,
-                                 " artists=", s.artists, " errors=", s.errors));
+  options_.progress(absl::StrCat(
+      reader.path(), ": ", reader.format_name(), " rows=", s.rows, " tracks=", s.tracks,
+      " artists=", s.artists, " errors=", s.errors,
+      playlist_index_.empty() ? ""
+                              : absl::StrCat(" playlists=", playlist_index_.size())));
 }
 
 std::string Importer::Progress() const {

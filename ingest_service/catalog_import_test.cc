@@ -1,5 +1,6 @@
 #include "ingest_service/catalog_import.h"
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -59,15 +60,17 @@ TEST(ImportCatalogFilesTest, SendsEveryRowAndSumsAcknowledgements) {
                          trainer.stub.get(), options);
   ASSERT_TRUE(summary.ok()) << summary.status();
   std::vector<v1::IngestCatalogRequest> batches = trainer.service.batches();
-  // tidytuesday 4 tracks (2 batches), maharshipandya 4 tracks (2), artists 3 (2).
-  ASSERT_EQ(batches.size(), 6u);
+  // tidytuesday 4 tracks (2 batches) then its 2 playlists (1), maharshipandya 4 tracks
+  // (2), artists 3 (2).
+  ASSERT_EQ(batches.size(), 7u);
   for (size_t i = 0; i < batches.size(); ++i)
     EXPECT_EQ(batches[i].batch_id(), int64_t(i + 1));
   EXPECT_THAT(batches[0].source(), HasSubstr("tidytuesday_spotify_songs.csv"));
-  EXPECT_THAT(batches[5].source(), HasSubstr("yamaerenay600k_artists.csv"));
+  EXPECT_EQ(batches[2].playlists_size(), 2);
+  EXPECT_THAT(batches[6].source(), HasSubstr("yamaerenay600k_artists.csv"));
   EXPECT_EQ(CountTracks(batches), 8);
   EXPECT_EQ(CountArtists(batches), 3);
-  EXPECT_EQ(batches[2].tracks(0).id(), "5SuOikwiRyPMVoIQDJUgSV");
+  EXPECT_EQ(batches[3].tracks(0).id(), "5SuOikwiRyPMVoIQDJUgSV");
 
   EXPECT_EQ(summary->rows_read(), 4 + 9 + 5);
   EXPECT_EQ(summary->tracks_inserted(), 7);  // tidytuesday repeats one track
@@ -83,6 +86,95 @@ TEST(ImportCatalogFilesTest, SendsEveryRowAndSumsAcknowledgements) {
   EXPECT_THAT(progress[1], AllOf(HasSubstr("maharshipandya_tracks.csv"),
                                  HasSubstr("maharshipandya-tracks"), HasSubstr("rows=9"),
                                  HasSubstr("errors=5")));
+}
+
+std::string PlaylistFixture(const std::string& name) {
+  return std::string(CRATEDIG_SOURCE_DIR) + "/tests/testdata/playlists/" + name;
+}
+
+std::vector<v1::Playlist> SentPlaylists(
+    const std::vector<v1::IngestCatalogRequest>& batches) {
+  std::vector<v1::Playlist> out;
+  for (const auto& b : batches)
+    out.insert(out.end(), b.playlists().begin(), b.playlists().end());
+  return out;
+}
+
+std::vector<std::string> Ids(const v1::Playlist& p) {
+  return {p.track_ids().begin(), p.track_ids().end()};
+}
+
+// tidytuesday: one row per (playlist, subgenre, track); a playlist collected under three
+// subgenres repeats its tracks in separate blocks, in a different order.
+TEST(ImportCatalogFilesTest, TidyTuesdayPlaylistsAreDeduplicatedInFirstSeenOrder) {
+  FakeTrainer trainer;
+  absl::StatusOr<v1::ImportSummary> summary =
+      ImportCatalogFiles({PlaylistFixture("tidytuesday_playlists.csv")},
+                         trainer.stub.get(), ImportOptions{});
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  std::vector<v1::IngestCatalogRequest> batches = trainer.service.batches();
+  EXPECT_EQ(CountTracks(batches), 9);
+  std::vector<v1::Playlist> playlists = SentPlaylists(batches);
+  ASSERT_EQ(playlists.size(), 2u);
+  EXPECT_EQ(playlists[0].id(), "4JkkvMpVl4lSioqQjeAL0q");
+  EXPECT_EQ(playlists[0].source(), "tidytuesday");
+  EXPECT_THAT(Ids(playlists[0]),
+              ElementsAre("2tnVG71enUj33Ic2nFN6kZ", "1ZPWWSwCkxKfqdp4H0RFCo",
+                          "5yY9lUy8nbvjM1Uyo1Uqoc", "1M4qEo4HE3PRaCOM7EXNJq",
+                          "070hrICPvpyzXkbqkRC7Ao"));
+  EXPECT_EQ(playlists[1].id(), "37i9dQZF1DXcZDD7cfEKhW");
+  EXPECT_EQ(playlists[1].name(), "Pop Remix");
+  EXPECT_THAT(Ids(playlists[1]),
+              ElementsAre("6f807x0ima9a1j3VPbc7VN", "0r7CVbZTWZgbTCYdfa2P31"));
+  EXPECT_EQ(summary->playlists_upserted(), 2);
+  // Tracks come before the playlists that name them.
+  EXPECT_EQ(batches.back().tracks_size(), 0);
+}
+
+TEST(ImportCatalogFilesTest, MillionPlaylistDatasetSliceImportsTracksAndPlaylists) {
+  FakeTrainer trainer;
+  absl::StatusOr<v1::ImportSummary> summary = ImportCatalogFiles(
+      {PlaylistFixture("mpd.slice.0-2.json")}, trainer.stub.get(), ImportOptions{});
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  std::vector<v1::IngestCatalogRequest> batches = trainer.service.batches();
+  std::vector<v1::Playlist> playlists = SentPlaylists(batches);
+  ASSERT_EQ(playlists.size(), 2u);
+  EXPECT_EQ(playlists[0].id(), "mpd:0");
+  EXPECT_EQ(playlists[0].name(), "Throwbacks");
+  EXPECT_EQ(playlists[0].source(), "mpd");
+  // In "pos" order, not file order.
+  EXPECT_THAT(Ids(playlists[0]),
+              ElementsAre("0UaMYEvWZi0ZqiDOoHU3YI", "6I9VzXrHxO9rA9A5euc8Ak",
+                          "0WqIKmW4BTrj3eJFmnCKMv"));
+  EXPECT_THAT(Ids(playlists[1]), ElementsAre("6I9VzXrHxO9rA9A5euc8Ak"));
+  ASSERT_GE(CountTracks(batches), 3);
+  const v1::Track& first = batches[0].tracks(0);
+  EXPECT_EQ(first.name(), "Lose Control (feat. Ciara & Fat Man Scoop)");
+  ASSERT_EQ(first.artists_size(), 1);
+  EXPECT_EQ(first.artists(0).name(), "Missy Elliott");
+  EXPECT_EQ(first.artists(0).id(), "2wIVse2owClT7go1WT98tk");
+  EXPECT_EQ(first.album().name(), "The Cookbook");
+  EXPECT_EQ(first.duration_ms(), 226863);
+  // The local file and the playlist without a pid are reported, not dropped.
+  EXPECT_EQ(summary->rows_skipped(), 2);
+  ASSERT_EQ(summary->errors_size(), 2);
+  EXPECT_THAT(summary->errors(0).message(),
+              HasSubstr("playlists[1].tracks[1].track_uri"));
+  EXPECT_THAT(summary->errors(1).message(), HasSubstr("playlists[2]: pid"));
+}
+
+TEST(ImportCatalogFilesTest, JsonThatIsNoPlaylistSliceIsRefused) {
+  FakeTrainer trainer;
+  std::string path = ::testing::TempDir() + "/not_mpd.json";
+  {
+    std::ofstream out(path);
+    out << R"({"tracks": []})";
+  }
+  absl::StatusOr<v1::ImportSummary> summary =
+      ImportCatalogFiles({path}, trainer.stub.get(), ImportOptions{});
+  EXPECT_EQ(summary.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(summary.status().message(), HasSubstr("playlists"));
+  EXPECT_TRUE(trainer.service.batches().empty());
 }
 
 TEST(ImportCatalogFilesTest, AggregateFilesAreReportedAsSkipped) {

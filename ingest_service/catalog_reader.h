@@ -2,8 +2,11 @@
 
 // Reading catalog files: a CSV dump of Spotify tracks or artists (plain, .gz or .xz), its
 // format recognised by the header (see /work/shared/data/FORMATS.md for the known dumps),
-// each row mapped onto cratedig.v1.Track or cratedig.v1.Artist. A row that cannot be read
-// becomes a RowError naming the file, line and column; it is never dropped silently.
+// each row mapped onto cratedig.v1.Track or cratedig.v1.Artist, or a slice of the Million
+// Playlist Dataset (mpd.slice.*.json: a JSON object with "playlists"), one row per
+// playlist entry. Rows of playlist files also name the playlist their track is in. A row
+// that cannot be read becomes a RowError naming the file, line and column (for JSON: the
+// entry's path); it is never dropped silently.
 
 #include <cstdint>
 #include <memory>
@@ -33,6 +36,11 @@ struct CatalogRow {
   v1::Track track;     // when kind == kTrack
   v1::Artist artist;   // when kind == kArtist
   v1::RowError error;  // when kind == kError
+  /// Rows of playlist files (tidytuesday spotify_songs.csv, MPD slices): the playlist the
+  /// track is in. Empty playlist_id otherwise.
+  std::string playlist_id;
+  std::string playlist_name;
+  std::string playlist_source;
 };
 
 /// Counts of what a reader returned so far.

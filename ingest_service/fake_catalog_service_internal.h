@@ -57,6 +57,7 @@ class FakeCatalogService final : public v1::CatalogService::Service {
           }
         }
         ack.set_artists_upserted(request.artists_size());
+        ack.set_playlists_upserted(request.playlists_size());
         if (ack_limit_ >= 0 && static_cast<int>(batches_.size()) > ack_limit_) continue;
       }
       if (!stream->Write(ack)) break;

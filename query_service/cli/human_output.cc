@@ -165,7 +165,10 @@ std::string FormatImportSummary(const v1::ImportSummary& summary) {
   return absl::StrCat(summary.rows_read(), " rows read, ", summary.tracks_inserted(),
                       " stored, ", summary.tracks_updated(), " merged, ",
                       summary.tracks_unchanged(), " unchanged, ", summary.rows_skipped(),
-                      " skipped, ", summary.artists_upserted(), " artists");
+                      " skipped, ", summary.artists_upserted(), " artists",
+                      summary.playlists_upserted() > 0
+                          ? absl::StrCat(", ", summary.playlists_upserted(), " playlists")
+                          : "");
 }
 
 }  // namespace cratedig::cli

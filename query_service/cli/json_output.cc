@@ -230,6 +230,7 @@ Json ImportSummaryToJson(const v1::ImportSummary& summary) {
   json["artists_upserted"] = summary.artists_upserted();
   json["rows_skipped"] = summary.rows_skipped();
   json["errors"] = std::move(errors);
+  json["playlists_upserted"] = summary.playlists_upserted();
   return json;
 }
 

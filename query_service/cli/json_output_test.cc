@@ -192,7 +192,8 @@ TEST(JsonOutputTest, ImportSummaryUsesProtoFieldNames) {
   EXPECT_EQ(DumpJson(ImportSummaryToJson(summary)),
             R"({"rows_read":3,"tracks_inserted":1,"tracks_updated":0,)"
             R"("tracks_unchanged":0,"artists_upserted":0,"rows_skipped":1,)"
-            R"("errors":[{"file":"a.csv","line":2,"column":5,"message":"bad tempo"}]})");
+            R"("errors":[{"file":"a.csv","line":2,"column":5,"message":"bad tempo"}],)"
+            R"("playlists_upserted":0})");
 }
 
 }  // namespace
