@@ -111,6 +111,22 @@ std::string Serialize(const google::protobuf::Message& m) {
   return out;
 }
 
+// A playlist needs an id and Spotify track ids; the error names the field.
+absl::Status ValidatePlaylist(const v1::Playlist& p, int i) {
+  if (p.id().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("playlists[", i, "].id must not be empty"));
+  }
+  for (int j = 0; j < p.track_ids_size(); ++j) {
+    if (!IsSpotifyId(p.track_ids(j))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "playlists[", i, "].track_ids[", j, "] '", p.track_ids(j).substr(0, 64),
+          "' is not a 22-character Spotify id"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 v1::Track MergeTrack(const v1::Track& stored, const v1::Track& incoming) {
@@ -172,6 +188,8 @@ absl::StatusOr<std::unique_ptr<CatalogStore>> CatalogStore::Open(const std::stri
            "CREATE TABLE IF NOT EXISTS tracks (id TEXT PRIMARY KEY, data BLOB NOT NULL)",
            "CREATE TABLE IF NOT EXISTS artists (key TEXT PRIMARY KEY, data BLOB NOT "
            "NULL)",
+           "CREATE TABLE IF NOT EXISTS playlists (id TEXT PRIMARY KEY, data BLOB NOT "
+           "NULL)",
        }) {
     if (auto s = store->Exec(sql); !s.ok()) return s;
   }
@@ -196,6 +214,9 @@ absl::Status CatalogStore::Upsert(const v1::IngestCatalogRequest& batch,
           absl::StrCat("tracks.id '", t.id(), "' is not a 22-character Spotify id"));
     }
   }
+  for (int i = 0; i < batch.playlists_size(); ++i) {
+    if (absl::Status s = ValidatePlaylist(batch.playlists(i), i); !s.ok()) return s;
+  }
   absl::MutexLock lock(&mu_);
   if (auto s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
   absl::Status status;
@@ -206,12 +227,18 @@ absl::Status CatalogStore::Upsert(const v1::IngestCatalogRequest& batch,
     if (!status.ok()) break;
     status = UpsertArtist(a, ack);
   }
+  for (const v1::Playlist& p : batch.playlists()) {
+    if (!status.ok()) break;
+    status = UpsertPlaylist(p, ack);
+  }
   if (!status.ok()) {
     Exec("ROLLBACK").IgnoreError();
     return status;
   }
   if (auto s = Exec("COMMIT"); !s.ok()) return s;
-  if (ack->tracks_inserted() + ack->tracks_updated() + ack->artists_upserted() > 0) {
+  if (ack->tracks_inserted() + ack->tracks_updated() + ack->artists_upserted() +
+          ack->playlists_upserted() >
+      0) {
     ++generation_;
   }
   return absl::OkStatus();
@@ -262,6 +289,21 @@ absl::Status CatalogStore::UpsertArtist(const v1::Artist& artist,
                Serialize(merged));
 }
 
+absl::Status CatalogStore::UpsertPlaylist(const v1::Playlist& playlist,
+                                          v1::IngestCatalogResponse* ack) {
+  std::string blob;
+  const std::string next = Serialize(playlist);
+  if (Lookup(db_, "SELECT data FROM playlists WHERE id = ?", playlist.id(), &blob)) {
+    if (blob == next) return absl::OkStatus();
+    ack->set_playlists_upserted(ack->playlists_upserted() + 1);
+    return Store(db_, "UPDATE playlists SET data = ?2 WHERE id = ?1", playlist.id(),
+                 next);
+  }
+  ack->set_playlists_upserted(ack->playlists_upserted() + 1);
+  return Store(db_, "INSERT INTO playlists (id, data) VALUES (?1, ?2)", playlist.id(),
+               next);
+}
+
 namespace {
 
 // Steps `sql` (one blob column) on `db`, parsing each row into a `Message` for `fn`.
@@ -287,7 +329,8 @@ absl::Status ReadRows(sqlite3* db, const char* sql, const char* what,
 
 absl::Status CatalogStore::ReadCatalog(
     const std::function<void(v1::Track&&)>& on_track,
-    const std::function<void(v1::Artist&&)>& on_artist) const {
+    const std::function<void(v1::Artist&&)>& on_artist,
+    const std::function<void(v1::Playlist&&)>& on_playlist) const {
   // A connection of its own, read-only: in WAL mode its transaction sees one consistent
   // state of the catalog while Upsert keeps committing on db_.
   sqlite3* db = nullptr;
@@ -308,8 +351,17 @@ absl::Status CatalogStore::ReadCatalog(
     status = ReadRows<v1::Artist>(db, "SELECT data FROM artists ORDER BY rowid", "artist",
                                   on_artist);
   }
+  if (status.ok() && on_playlist) {
+    status = ReadRows<v1::Playlist>(db, "SELECT data FROM playlists ORDER BY rowid",
+                                    "playlist", on_playlist);
+  }
   sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   return status;
+}
+
+absl::Status CatalogStore::ForEachPlaylist(
+    const std::function<void(v1::Playlist&&)>& fn) const {
+  return ReadCatalog(nullptr, nullptr, fn);
 }
 
 absl::Status CatalogStore::ForEachTrack(
@@ -331,6 +383,7 @@ int64_t CatalogStore::Count(const char* table) const {
 
 int64_t CatalogStore::track_count() const { return Count("tracks"); }
 int64_t CatalogStore::artist_count() const { return Count("artists"); }
+int64_t CatalogStore::playlist_count() const { return Count("playlists"); }
 int64_t CatalogStore::generation() const {
   absl::MutexLock lock(&mu_);
   return generation_;

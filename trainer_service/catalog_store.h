@@ -1,6 +1,7 @@
 #pragma once
 
-// The trainer's durable catalog: tracks and artists in SQLite, upserted by Spotify id.
+// The trainer's durable catalog: tracks and artists in SQLite, upserted by Spotify id,
+// and playlists, replaced by id.
 
 #include <cstdint>
 #include <functional>
@@ -38,16 +39,22 @@ class CatalogStore {
                       v1::IngestCatalogResponse* ack);
 
   /// Calls `on_track` for every track in insertion order (stable snapshot positions),
-  /// then `on_artist` for every artist (either may be empty), from one read transaction
+  /// then `on_artist` for every artist, then `on_playlist` for every playlist (each may be
+  /// empty), from one read transaction
   /// on a connection of its own: one consistent state of the catalog, read without
   /// holding up Upsert (WAL mode lets writers commit meanwhile).
-  absl::Status ReadCatalog(const std::function<void(v1::Track&&)>& on_track,
-                           const std::function<void(v1::Artist&&)>& on_artist) const;
+  absl::Status ReadCatalog(
+      const std::function<void(v1::Track&&)>& on_track,
+      const std::function<void(v1::Artist&&)>& on_artist,
+      const std::function<void(v1::Playlist&&)>& on_playlist = nullptr) const;
   absl::Status ForEachTrack(const std::function<void(v1::Track&&)>& fn) const;
   absl::Status ForEachArtist(const std::function<void(v1::Artist&&)>& fn) const;
+  /// Calls `fn` for every playlist in the order they were first stored.
+  absl::Status ForEachPlaylist(const std::function<void(v1::Playlist&&)>& fn) const;
 
   int64_t track_count() const;
   int64_t artist_count() const;
+  int64_t playlist_count() const;
   /// Increases with every batch that changed something.
   int64_t generation() const;
 
@@ -56,6 +63,9 @@ class CatalogStore {
   absl::Status UpsertTrack(const v1::Track& track, v1::IngestCatalogResponse* ack)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status UpsertArtist(const v1::Artist& artist, v1::IngestCatalogResponse* ack)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status UpsertPlaylist(const v1::Playlist& playlist,
+                              v1::IngestCatalogResponse* ack)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Exec(const char* sql) const;
   int64_t Count(const char* table) const;

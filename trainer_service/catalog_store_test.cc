@@ -138,3 +138,76 @@ TEST(CatalogStoreTest, AReadInProgressNeitherBlocksUpsertNorSeesItsBatch) {
 
 }  // namespace
 }  // namespace cratedig::trainer
+
+namespace cratedig::trainer {
+namespace {
+
+v1::Playlist MakePlaylist(const std::string& id, const std::vector<v1::Track>& tracks) {
+  v1::Playlist p;
+  p.set_id(id);
+  p.set_name("mix " + id);
+  p.set_source("test");
+  for (const v1::Track& t : tracks) p.add_track_ids(t.id());
+  return p;
+}
+
+TEST(CatalogStoreTest, AcknowledgedPlaylistsSurviveReopenAndAreReplacedById) {
+  std::string dir = TempDir("playlists");
+  auto tracks = testing::SyntheticTracks(4);
+  {
+    auto store = CatalogStore::Open(dir);
+    ASSERT_TRUE(store.ok());
+    v1::IngestCatalogRequest batch = Batch(tracks);
+    *batch.add_playlists() = MakePlaylist("p1", {tracks[0], tracks[1]});
+    *batch.add_playlists() = MakePlaylist("p2", {tracks[2]});
+    v1::IngestCatalogResponse ack;
+    ASSERT_TRUE((*store)->Upsert(batch, &ack).ok());
+    EXPECT_EQ(ack.playlists_upserted(), 2);
+    v1::IngestCatalogRequest again;
+    *again.add_playlists() = MakePlaylist("p2", {tracks[2]});
+    v1::IngestCatalogResponse unchanged;
+    ASSERT_TRUE((*store)->Upsert(again, &unchanged).ok());
+    EXPECT_EQ(unchanged.playlists_upserted(), 0);
+    v1::IngestCatalogRequest changed;
+    *changed.add_playlists() = MakePlaylist("p1", {tracks[3], tracks[0]});
+    v1::IngestCatalogResponse replaced;
+    ASSERT_TRUE((*store)->Upsert(changed, &replaced).ok());
+    EXPECT_EQ(replaced.playlists_upserted(), 1);
+  }
+  auto store = CatalogStore::Open(dir);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->playlist_count(), 2);
+  std::vector<v1::Playlist> stored;
+  ASSERT_TRUE(
+      (*store)->ForEachPlaylist([&](v1::Playlist&& p) { stored.push_back(p); }).ok());
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored[0].id(), "p1");
+  EXPECT_EQ(stored[0].name(), "mix p1");
+  ASSERT_EQ(stored[0].track_ids_size(), 2);
+  EXPECT_EQ(stored[0].track_ids(0), tracks[3].id());
+  EXPECT_EQ(stored[1].id(), "p2");
+}
+
+TEST(CatalogStoreTest, RefusesAPlaylistWithAMalformedTrackIdNamingTheField) {
+  auto store = CatalogStore::Open(TempDir("badplaylist"));
+  ASSERT_TRUE(store.ok());
+  auto tracks = testing::SyntheticTracks(2);
+  v1::IngestCatalogRequest batch = Batch(tracks);
+  *batch.add_playlists() = MakePlaylist("ok", tracks);
+  v1::Playlist bad = MakePlaylist("bad", tracks);
+  bad.add_track_ids("spotify:local:x");
+  *batch.add_playlists() = bad;
+  v1::IngestCatalogResponse ack;
+  absl::Status s = (*store)->Upsert(batch, &ack);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("playlists[1].track_ids[2]"), std::string::npos) << s;
+  EXPECT_EQ((*store)->playlist_count(), 0);
+  EXPECT_EQ((*store)->track_count(), 0);
+
+  v1::IngestCatalogRequest unnamed;
+  unnamed.add_playlists();
+  EXPECT_EQ((*store)->Upsert(unnamed, &ack).code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace cratedig::trainer
