@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "Eigen/Dense"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -135,7 +136,77 @@ std::vector<float> UnitRow(const std::vector<double>& row) {
   return out;
 }
 
+// A low-rank genre embedding: the positive pointwise mutual information of two genres
+// being held by the same track, factorised by its top eigenvectors (scaled by the square
+// root of their eigenvalues). Genres that share tracks end up near each other, so a track
+// labelled "dance pop" is close to one labelled "pop" instead of orthogonal to it.
+std::vector<float> FitGenreEmbedding(const std::vector<const v1::Track*>& tracks,
+                                     const absl::flat_hash_map<std::string, int>& index,
+                                     int dim) {
+  const int g = static_cast<int>(index.size());
+  if (g == 0 || dim <= 0) return {};
+  Eigen::MatrixXd counts = Eigen::MatrixXd::Zero(g, g);
+  std::vector<int> held;
+  for (const v1::Track* track : tracks) {
+    held.clear();
+    for (const std::string& genre : track->genres()) {
+      auto it = index.find(genre);
+      if (it != index.end() &&
+          std::find(held.begin(), held.end(), it->second) == held.end()) {
+        held.push_back(it->second);
+      }
+    }
+    for (int a : held) {
+      for (int b : held) counts(a, b) += 1.0;
+    }
+  }
+  const double total = counts.sum();
+  Eigen::VectorXd marginal = counts.rowwise().sum();
+  Eigen::MatrixXd ppmi = Eigen::MatrixXd::Zero(g, g);
+  for (int a = 0; a < g; ++a) {
+    for (int b = 0; b < g; ++b) {
+      if (counts(a, b) <= 0.0) continue;
+      const double pmi = std::log(counts(a, b) * total / (marginal(a) * marginal(b)));
+      ppmi(a, b) = std::max(0.0, pmi);
+    }
+  }
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(ppmi);
+  const int width = std::min(dim, g);
+  std::vector<float> rows(static_cast<size_t>(g) * dim, 0.0f);
+  // Eigenvalues come in increasing order: take the largest `width`.
+  for (int c = 0; c < width; ++c) {
+    const int e = g - 1 - c;
+    const double scale = std::sqrt(std::max(0.0, solver.eigenvalues()(e)));
+    for (int a = 0; a < g; ++a) {
+      rows[static_cast<size_t>(a) * dim + c] =
+          static_cast<float>(solver.eigenvectors()(a, e) * scale);
+    }
+  }
+  return rows;
+}
+
 }  // namespace
+
+const char* GenreRepresentationName(GenreRepresentation r) {
+  switch (r) {
+    case GenreRepresentation::kOneHot:
+      return "onehot";
+    case GenreRepresentation::kWeightedOneHot:
+      return "weighted_onehot";
+    case GenreRepresentation::kEmbedding:
+      return "embedding";
+  }
+  return "onehot";
+}
+
+absl::StatusOr<GenreRepresentation> ParseGenreRepresentation(absl::string_view name) {
+  if (name.empty() || name == "onehot") return GenreRepresentation::kOneHot;
+  if (name == "weighted_onehot") return GenreRepresentation::kWeightedOneHot;
+  if (name == "embedding") return GenreRepresentation::kEmbedding;
+  return absl::InvalidArgumentError(
+      absl::StrCat("genre representation '", name,
+                   "' is not one of onehot, weighted_onehot, embedding"));
+}
 
 const std::vector<std::string>& FeatureModel::AudioColumns() {
   static const auto* const names = [] {
@@ -148,6 +219,14 @@ const std::vector<std::string>& FeatureModel::AudioColumns() {
 
 FeatureModel FeatureModel::Fit(const std::vector<const v1::Track*>& tracks,
                                double min_genre_share) {
+  FeatureOptions options;
+  options.min_genre_share = min_genre_share;
+  return Fit(tracks, options);
+}
+
+FeatureModel FeatureModel::Fit(const std::vector<const v1::Track*>& tracks,
+                               const FeatureOptions& options) {
+  const double min_genre_share = options.min_genre_share;
   std::vector<const v1::Track*> complete;
   std::optional<int64_t> newest;
   for (const v1::Track* track : tracks) {
@@ -176,6 +255,26 @@ FeatureModel FeatureModel::Fit(const std::vector<const v1::Track*>& tracks,
   model.columns_.push_back(FitColumn(kRecencyColumn, recency));
   model.genres_ = KeptGenres(tracks, min_genre_share);
   model.IndexGenres();
+  model.weights_ = options.weights;
+  if (model.weights_.has_value()) {
+    model.representation_ = options.genres;
+    if (model.weights_->popularity() > 0.0) {
+      std::vector<double> popularity;
+      for (const v1::Track* track : complete) {
+        if (track->has_popularity()) popularity.push_back(track->popularity());
+      }
+      model.popularity_ = FitColumn("popularity", popularity);
+    }
+    if (model.representation_ == GenreRepresentation::kEmbedding) {
+      std::vector<const v1::Track*> valid;
+      for (const v1::Track* track : tracks) {
+        if (track != nullptr) valid.push_back(track);
+      }
+      model.genre_dim_ = std::max(1, options.genre_dim);
+      model.genre_embedding_ =
+          FitGenreEmbedding(valid, model.genre_index_, model.genre_dim_);
+    }
+  }
   return model;
 }
 
@@ -192,8 +291,33 @@ absl::StatusOr<FeatureModel> FeatureModel::FromProto(const v1::Preprocessing& p)
     }
   }
   if (absl::Status s = ValidateGenres(p); !s.ok()) return s;
+  auto representation = ParseGenreRepresentation(p.genre_representation());
+  if (!representation.ok()) return representation.status();
+  if (*representation == GenreRepresentation::kEmbedding &&
+      (p.genre_dim() <= 0 || p.genre_embedding_size() !=
+                                 static_cast<int64_t>(p.genres_size()) * p.genre_dim())) {
+    return absl::InvalidArgumentError(
+        "preprocessing genre_embedding is not genres x genre_dim");
+  }
+  if (*representation != GenreRepresentation::kOneHot && !p.has_weights()) {
+    return absl::InvalidArgumentError(
+        "preprocessing genre_representation other than onehot needs weights");
+  }
+  if (p.has_weights() && p.weights().popularity() > 0.0) {
+    if (absl::Status s = ValidateColumn(p.popularity(), "popularity"); !s.ok()) return s;
+  }
 
   FeatureModel model;
+  if (p.has_weights()) {
+    model.weights_ = p.weights();
+    model.representation_ = *representation;
+    if (p.weights().popularity() > 0.0) model.popularity_ = p.popularity();
+    if (model.representation_ == GenreRepresentation::kEmbedding) {
+      model.genre_dim_ = p.genre_dim();
+      model.genre_embedding_.assign(p.genre_embedding().begin(),
+                                    p.genre_embedding().end());
+    }
+  }
   model.columns_.assign(p.columns().begin(), p.columns().end());
   model.genres_.assign(p.genres().begin(), p.genres().end());
   model.min_genre_share_ = p.min_genre_share();
@@ -209,10 +333,30 @@ void FeatureModel::ToProto(v1::Preprocessing* p) const {
   for (const std::string& genre : genres_) p->add_genres(genre);
   p->set_min_genre_share(min_genre_share_);
   p->set_reference_day(reference_day_);
+  p->clear_weights();
+  p->clear_genre_representation();
+  p->clear_genre_dim();
+  p->clear_genre_embedding();
+  p->clear_popularity();
+  if (!weights_.has_value()) return;
+  *p->mutable_weights() = *weights_;
+  p->set_genre_representation(GenreRepresentationName(representation_));
+  if (popularity_.has_value()) *p->mutable_popularity() = *popularity_;
+  if (representation_ == GenreRepresentation::kEmbedding) {
+    p->set_genre_dim(genre_dim_);
+    *p->mutable_genre_embedding() = {genre_embedding_.begin(), genre_embedding_.end()};
+  }
+}
+
+int FeatureModel::genre_width() const {
+  return representation_ == GenreRepresentation::kEmbedding
+             ? genre_dim_
+             : static_cast<int>(genres_.size());
 }
 
 int FeatureModel::dim() const {
-  return static_cast<int>(columns_.size() + genres_.size());
+  return static_cast<int>(columns_.size()) + (popularity_.has_value() ? 1 : 0) +
+         genre_width();
 }
 
 bool FeatureModel::HasCompleteAudio(const v1::Track& track) {
@@ -248,11 +392,69 @@ std::vector<double> FeatureModel::ScaledRow(const v1::Track& track) const {
   row[audio.size()] =
       Scale(recency, day.has_value() ? static_cast<double>(reference_day_ - *day)
                                      : recency.fill());
+  size_t genre_start = columns_.size();
+  if (popularity_.has_value()) {
+    row[genre_start] = Scale(*popularity_, track.has_popularity()
+                                               ? static_cast<double>(track.popularity())
+                                               : popularity_->fill());
+    ++genre_start;
+  }
+  FillGenres(track, row.data() + genre_start);
+  if (!weights_.has_value()) return row;
+
+  // Weighted groups: centre the numeric columns on their mean, give the audio block at
+  // most unit length, and weigh each group.
+  const double audio_scale =
+      weights_->audio() / std::sqrt(static_cast<double>(audio.size()));
+  for (size_t i = 0; i < audio.size(); ++i) {
+    row[i] = (row[i] - Scale(columns_[i], columns_[i].fill())) * audio_scale;
+  }
+  row[audio.size()] =
+      (row[audio.size()] - Scale(recency, recency.fill())) * weights_->recency();
+  if (popularity_.has_value()) {
+    row[columns_.size()] =
+        (row[columns_.size()] - Scale(*popularity_, popularity_->fill())) *
+        weights_->popularity();
+  }
+  for (int g = 0; g < genre_width(); ++g) row[genre_start + g] *= weights_->genre();
+  return row;
+}
+
+void FeatureModel::FillGenres(const v1::Track& track, double* block) const {
+  std::vector<int> held;
   for (const std::string& genre : track.genres()) {
     auto it = genre_index_.find(genre);
-    if (it != genre_index_.end()) row[columns_.size() + it->second] = 1.0;
+    if (it != genre_index_.end() &&
+        std::find(held.begin(), held.end(), it->second) == held.end()) {
+      held.push_back(it->second);
+    }
   }
-  return row;
+  if (held.empty()) return;
+  switch (representation_) {
+    case GenreRepresentation::kOneHot:
+      for (int g : held) block[g] = 1.0;
+      return;
+    case GenreRepresentation::kWeightedOneHot: {
+      const double value = 1.0 / std::sqrt(static_cast<double>(held.size()));
+      for (int g : held) block[g] = value;
+      return;
+    }
+    case GenreRepresentation::kEmbedding: {
+      double norm = 0.0;
+      for (int c = 0; c < genre_dim_; ++c) {
+        double sum = 0.0;
+        for (int g : held)
+          sum += genre_embedding_[static_cast<size_t>(g) * genre_dim_ + c];
+        block[c] = sum;
+        norm += sum * sum;
+      }
+      norm = std::sqrt(norm);
+      if (norm > 0.0) {
+        for (int c = 0; c < genre_dim_; ++c) block[c] /= norm;
+      }
+      return;
+    }
+  }
 }
 
 void FeatureModel::IndexGenres() {

@@ -252,3 +252,106 @@ TEST(ReleaseDayTest, Dates) {
 
 }  // namespace
 }  // namespace cratedig
+
+namespace cratedig {
+namespace {
+
+v1::Track GenreTrack(double danceability, std::vector<std::string> genres) {
+  v1::Track track;
+  v1::AudioFeatures* f = track.mutable_audio_features();
+  f->set_danceability(danceability);
+  f->set_key(5);
+  f->set_loudness(-6);
+  f->set_mode(1);
+  f->set_speechiness(0.1);
+  f->set_acousticness(0.2);
+  f->set_instrumentalness(0.0);
+  f->set_liveness(0.1);
+  f->set_tempo(120);
+  for (auto& g : genres) track.add_genres(g);
+  return track;
+}
+
+double Norm(const std::vector<float>& v, size_t from, size_t to) {
+  double sum = 0.0;
+  for (size_t i = from; i < to; ++i) sum += double(v[i]) * v[i];
+  return std::sqrt(sum);
+}
+
+FeatureOptions Weighted(GenreRepresentation genres) {
+  FeatureOptions options;
+  options.min_genre_share = 0.0;
+  options.weights.emplace();
+  options.weights->set_audio(1.0);
+  options.weights->set_genre(1.0);
+  options.weights->set_recency(0.5);
+  options.genres = genres;
+  options.genre_dim = 2;
+  return options;
+}
+
+TEST(FeatureWeightsTest, WeightedOneHotGivesEveryTrackAGenreBlockOfTheGenreWeight) {
+  std::vector<v1::Track> tracks = {
+      GenreTrack(0.1, {"pop"}),
+      GenreTrack(0.9, {"pop", "dance pop", "edm", "electropop"})};
+  std::vector<const v1::Track*> fit = {&tracks[0], &tracks[1]};
+  FeatureModel onehot = FeatureModel::Fit(fit, 0.0);
+  FeatureModel weighted =
+      FeatureModel::Fit(fit, Weighted(GenreRepresentation::kWeightedOneHot));
+  ASSERT_EQ(weighted.dim(), 10 + 4);
+  auto raw_many = onehot.TransformRaw(tracks[1]);
+  EXPECT_DOUBLE_EQ(Norm(raw_many, 10, 14), 2.0);  // the prototype: sqrt(4 genres)
+  auto w_one = weighted.TransformRaw(tracks[0]);
+  auto w_many = weighted.TransformRaw(tracks[1]);
+  EXPECT_NEAR(Norm(w_one, 10, 14), 1.0, 1e-6);
+  EXPECT_NEAR(Norm(w_many, 10, 14), 1.0, 1e-6);
+  // Audio is centred: the two tracks' danceability lies either side of the mean.
+  EXPECT_LT(w_one[0], 0.0f);
+  EXPECT_GT(w_many[0], 0.0f);
+  // Round trip through the snapshot's preprocessing.
+  v1::Preprocessing p;
+  weighted.ToProto(&p);
+  EXPECT_EQ(p.genre_representation(), "weighted_onehot");
+  auto back = FeatureModel::FromProto(p);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->Transform(tracks[1]), weighted.Transform(tracks[1]));
+}
+
+TEST(FeatureWeightsTest, GenreEmbeddingPutsGenresThatShareTracksTogether) {
+  std::vector<v1::Track> tracks;
+  for (int i = 0; i < 10; ++i) tracks.push_back(GenreTrack(0.5, {"pop", "dance pop"}));
+  for (int i = 0; i < 10; ++i)
+    tracks.push_back(GenreTrack(0.5, {"metal", "thrash metal"}));
+  tracks.push_back(GenreTrack(0.5, {"pop"}));
+  tracks.push_back(GenreTrack(0.5, {"dance pop"}));
+  tracks.push_back(GenreTrack(0.5, {"thrash metal"}));
+  std::vector<const v1::Track*> fit;
+  for (const auto& t : tracks) fit.push_back(&t);
+  FeatureModel model = FeatureModel::Fit(fit, Weighted(GenreRepresentation::kEmbedding));
+  ASSERT_EQ(model.dim(), 10 + 2);
+  auto pop = model.Transform(tracks[20]);
+  auto dance_pop = model.Transform(tracks[21]);
+  auto thrash = model.Transform(tracks[22]);
+  auto dot = [](const std::vector<float>& a, const std::vector<float>& b) {
+    double s = 0.0;
+    for (size_t i = 0; i < a.size(); ++i) s += double(a[i]) * b[i];
+    return s;
+  };
+  EXPECT_GT(dot(pop, dance_pop), dot(pop, thrash) + 0.5);
+  v1::Preprocessing p;
+  model.ToProto(&p);
+  EXPECT_EQ(p.genre_embedding_size(), 4 * 2);
+  auto back = FeatureModel::FromProto(p);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->Transform(tracks[21]), dance_pop);
+  p.mutable_genre_embedding()->RemoveLast();
+  EXPECT_FALSE(FeatureModel::FromProto(p).ok());
+}
+
+TEST(FeatureWeightsTest, UnknownRepresentationIsRefused) {
+  EXPECT_FALSE(ParseGenreRepresentation("tfidf").ok());
+  EXPECT_EQ(*ParseGenreRepresentation(""), GenreRepresentation::kOneHot);
+}
+
+}  // namespace
+}  // namespace cratedig
