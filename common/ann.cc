@@ -491,6 +491,14 @@ absl::StatusOr<float> AnnIndex::Distance(int64_t label, const float* query) cons
                               index_->dist_func_param_);
 }
 
+absl::StatusOr<std::vector<float>> AnnIndex::Vector(int64_t label) const {
+  try {
+    return index_->getDataByLabel<float>(static_cast<hnswlib::labeltype>(label));
+  } catch (const std::exception&) {
+    return absl::NotFoundError(absl::StrCat("no vector with label ", label));
+  }
+}
+
 int64_t AnnIndex::size() const { return static_cast<int64_t>(index_->cur_element_count); }
 
 std::vector<Neighbor> ExactSearch(const float* query, const std::vector<float>& rows,

@@ -83,6 +83,8 @@ class AnnIndex {
   /// The cosine distance between `query` and the vector stored under `label`; NotFound
   /// when the index holds no such label. Thread-safe.
   absl::StatusOr<float> Distance(int64_t label, const float* query) const;
+  /// The vector stored under `label`; NotFound when there is none. Thread-safe.
+  absl::StatusOr<std::vector<float>> Vector(int64_t label) const;
 
   int dim() const { return dim_; }
   int64_t size() const;

@@ -172,8 +172,8 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string
     text = LoadIndex(dir, manifest->search_index(), snapshot->embedder_.dim(), listed);
   });
   std::thread audio_loader([&] {
-    audio =
-        LoadIndex(dir, manifest->recommend_index(), snapshot->features_.dim(), listed);
+    audio = LoadIndex(dir, manifest->recommend_index(),
+                      snapshot->features_.dim() + manifest->cooccurrence().dim(), listed);
   });
   snapshot->arena_ = std::make_unique<google::protobuf::Arena>();
   snapshot->table_ =
@@ -207,6 +207,18 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string
   snapshot->text_index_ = std::move(*text);
   snapshot->audio_index_ = std::move(*audio);
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
+}
+
+std::vector<float> Snapshot::RecommendRow(int64_t position) const {
+  if (!manifest_.preprocessing().has_weights() && !manifest_.has_cooccurrence()) {
+    const v1::Track& t = track(position);
+    if (!FeatureModel::HasCompleteAudio(t)) return {};
+    return features_.TransformRaw(t);
+  }
+  const int64_t rep = representative(position);
+  if (!recommendable(rep)) return {};
+  auto v = audio_index_->Vector(rep);
+  return v.ok() ? *std::move(v) : std::vector<float>();
 }
 
 std::optional<int64_t> Snapshot::Find(const std::string& id) const {

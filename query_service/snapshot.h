@@ -48,6 +48,13 @@ class Snapshot {
   const TextEmbedder& embedder() const { return embedder_; }
   /// The lexical index; null for snapshots written before it existed.
   const LexicalIndex* lexical_index() const { return lexical_.get(); }
+  /// The vector a playlist track contributes to a recommendation query, in the
+  /// recommendation index's space (audio_index().dim() wide); empty when the track has
+  /// none (no complete audio features). For the prototype's snapshots (no feature
+  /// weights, no playlist co-occurrence) the track's scaled feature row before
+  /// normalisation, as the prototype averaged; otherwise the unit vector the index holds
+  /// for the track's duplicate group, which blends what the playlists learnt.
+  std::vector<float> RecommendRow(int64_t position) const;
   const FeatureModel& features() const { return features_; }
   /// The tracks' filterable attributes as columns (see track_filter.h).
   const TrackColumns& columns() const { return columns_; }

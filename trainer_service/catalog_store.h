@@ -39,10 +39,10 @@ class CatalogStore {
                       v1::IngestCatalogResponse* ack);
 
   /// Calls `on_track` for every track in insertion order (stable snapshot positions),
-  /// then `on_artist` for every artist, then `on_playlist` for every playlist (each may be
-  /// empty), from one read transaction
-  /// on a connection of its own: one consistent state of the catalog, read without
-  /// holding up Upsert (WAL mode lets writers commit meanwhile).
+  /// then `on_artist` for every artist, then `on_playlist` for every playlist (each may
+  /// be empty), from one read transaction on a connection of its own: one consistent
+  /// state of the catalog, read without holding up Upsert (WAL mode lets writers commit
+  /// meanwhile).
   absl::Status ReadCatalog(
       const std::function<void(v1::Track&&)>& on_track,
       const std::function<void(v1::Artist&&)>& on_artist,

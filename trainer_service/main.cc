@@ -31,6 +31,27 @@ ABSL_FLAG(int, ef_search, 256, "Search breadth the query daemons use (at least k
 ABSL_FLAG(int64_t, recommend_exhaustive_below, 100000,
           "Recommendation indexes with at most this many tracks are searched exactly");
 ABSL_FLAG(int, build_threads, 2, "Threads used to build the indexes");
+ABSL_FLAG(bool, prototype_features, false,
+          "Recommendation vectors exactly as the prototype built them (min-max audio, "
+          "recency, one column per genre, no weights); the --weight_* and "
+          "--genre_representation flags are then ignored");
+ABSL_FLAG(double, weight_audio, 1.0, "Weight of the audio feature group");
+ABSL_FLAG(double, weight_genre, 1.0, "Weight of the genre group");
+ABSL_FLAG(double, weight_recency, 0.5, "Weight of the release recency");
+ABSL_FLAG(double, weight_popularity, 0.0, "Weight of popularity (0: not a feature)");
+ABSL_FLAG(std::string, genre_representation, "weighted_onehot",
+          "How genres enter the vectors: onehot (the prototype's), weighted_onehot (the "
+          "genre block of every track scaled to length 1) or embedding (a low-rank "
+          "embedding of genres learnt from which genres tracks share)");
+ABSL_FLAG(int, genre_dim, 16,
+          "Width of the genre embedding (--genre_representation=embedding)");
+ABSL_FLAG(double, cooccurrence_blend, 0.5,
+          "Share of each recommendation vector learnt from playlist co-occurrence (0..1; "
+          "0 ignores playlists; tracks in no playlist keep their content vector)");
+ABSL_FLAG(int, cooccurrence_dim, 32, "Width of the playlist co-occurrence embedding");
+ABSL_FLAG(int, cooccurrence_window, 50,
+          "Tracks further apart than this in a playlist do not count as co-occurring (0: "
+          "the whole playlist)");
 
 int main(int argc, char** argv) {
   cratedig::WatchShutdownSignals();
@@ -55,6 +76,37 @@ int main(int argc, char** argv) {
   options.build.ef_search = absl::GetFlag(FLAGS_ef_search);
   options.build.recommend_exhaustive_below =
       absl::GetFlag(FLAGS_recommend_exhaustive_below);
+  if (!absl::GetFlag(FLAGS_prototype_features)) {
+    cratedig::v1::FeatureWeights weights;
+    weights.set_audio(absl::GetFlag(FLAGS_weight_audio));
+    weights.set_genre(absl::GetFlag(FLAGS_weight_genre));
+    weights.set_recency(absl::GetFlag(FLAGS_weight_recency));
+    weights.set_popularity(absl::GetFlag(FLAGS_weight_popularity));
+    for (double w :
+         {weights.audio(), weights.genre(), weights.recency(), weights.popularity()}) {
+      if (!(w >= 0.0)) {
+        CD_LOG(ERROR) << "--weight_* must be >= 0";
+        return 2;
+      }
+    }
+    options.build.features.weights = weights;
+    auto representation =
+        cratedig::ParseGenreRepresentation(absl::GetFlag(FLAGS_genre_representation));
+    if (!representation.ok()) {
+      CD_LOG(ERROR) << "--genre_representation: " << representation.status().message();
+      return 2;
+    }
+    options.build.features.genres = *representation;
+    options.build.features.genre_dim = absl::GetFlag(FLAGS_genre_dim);
+  }
+  options.build.cooccurrence_blend = absl::GetFlag(FLAGS_cooccurrence_blend);
+  options.build.cooccurrence.dim = absl::GetFlag(FLAGS_cooccurrence_dim);
+  options.build.cooccurrence.window = absl::GetFlag(FLAGS_cooccurrence_window);
+  if (!(options.build.cooccurrence_blend >= 0.0 &&
+        options.build.cooccurrence_blend <= 1.0)) {
+    CD_LOG(ERROR) << "--cooccurrence_blend must be in 0..1";
+    return 2;
+  }
   if (options.data_dir.empty()) {
     CD_LOG(ERROR) << "--data_dir is required";
     return 2;

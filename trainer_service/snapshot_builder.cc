@@ -1,6 +1,7 @@
 #include "trainer_service/snapshot_builder.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 
 #include "absl/container/flat_hash_map.h"
@@ -167,11 +168,74 @@ std::vector<int64_t> ChooseRepresentatives(const std::vector<v1::Track>& tracks,
   return rep;
 }
 
-absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks,
-                                                   const std::vector<v1::Artist>& artists,
-                                                   const BuildOptions& options,
-                                                   const std::string& root,
-                                                   const std::string& version) {
+RecommendVectors BuildRecommendVectors(const std::vector<v1::Track>& tracks,
+                                       const std::vector<int64_t>& representative,
+                                       const std::vector<int64_t>& labels,
+                                       const FeatureModel& features,
+                                       const std::vector<v1::Playlist>& playlists,
+                                       const BuildOptions& options,
+                                       std::optional<v1::Cooccurrence>* info) {
+  info->reset();
+  const double blend = std::clamp(options.cooccurrence_blend, 0.0, 1.0);
+  CooccurrenceEmbedding cooc;
+  if (blend > 0.0) {
+    // Items are the recommendable labels; a playlist's track ids map through their
+    // duplicate group's representative.
+    absl::flat_hash_map<std::string, int64_t> item_of_id;
+    absl::flat_hash_map<int64_t, int64_t> item_of_label;
+    for (size_t i = 0; i < labels.size(); ++i) {
+      item_of_label[labels[i]] = static_cast<int64_t>(i);
+    }
+    for (size_t p = 0; p < tracks.size(); ++p) {
+      auto it = item_of_label.find(representative[p]);
+      if (it != item_of_label.end()) item_of_id[tracks[p].id()] = it->second;
+    }
+    std::vector<std::vector<int64_t>> lists;
+    lists.reserve(playlists.size());
+    for (const v1::Playlist& playlist : playlists) {
+      std::vector<int64_t> items;
+      for (const std::string& id : playlist.track_ids()) {
+        if (auto it = item_of_id.find(id); it != item_of_id.end())
+          items.push_back(it->second);
+      }
+      lists.push_back(std::move(items));
+    }
+    cooc =
+        FitCooccurrence(static_cast<int64_t>(labels.size()), lists, options.cooccurrence);
+    v1::Cooccurrence c;
+    c.set_method("ppmi-svd");
+    c.set_playlists(cooc.playlists);
+    c.set_tracks(cooc.items);
+    c.set_dim(cooc.dim);
+    c.set_blend(blend);
+    *info = c;
+  }
+  RecommendVectors out;
+  const int content_dim = features.dim();
+  const int cooc_dim = info->has_value() ? cooc.dim : 0;
+  out.dim = content_dim + cooc_dim;
+  out.rows.reserve(labels.size() * out.dim);
+  const float content_scale = static_cast<float>(std::sqrt(1.0 - blend));
+  const float cooc_scale = static_cast<float>(std::sqrt(blend));
+  for (size_t i = 0; i < labels.size(); ++i) {
+    std::vector<float> v = features.Transform(tracks[labels[i]]);
+    if (cooc_dim == 0) {
+      out.rows.insert(out.rows.end(), v.begin(), v.end());
+      continue;
+    }
+    const bool has = cooc.has[i];
+    for (float x : v) out.rows.push_back(has ? x * content_scale : x);
+    for (int c = 0; c < cooc_dim; ++c) {
+      out.rows.push_back(has ? cooc.rows[i * cooc_dim + c] * cooc_scale : 0.0f);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
+    std::vector<v1::Track> tracks, const std::vector<v1::Artist>& artists,
+    const BuildOptions& options, const std::string& root, const std::string& version,
+    const std::vector<v1::Playlist>& playlists) {
   auto cancelled = [&options]() -> absl::Status {
     if (options.cancelled && options.cancelled()) {
       return absl::CancelledError("the build was cancelled; nothing was published");
@@ -199,7 +263,9 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
       counts.set_missing_audio_features(counts.missing_audio_features() + 1);
     }
   }
-  FeatureModel features = FeatureModel::Fit(fit_tracks, options.min_genre_share);
+  FeatureOptions feature_options = options.features;
+  feature_options.min_genre_share = options.min_genre_share;
+  FeatureModel features = FeatureModel::Fit(fit_tracks, feature_options);
   TextEmbedder embedder = TextEmbedder::Fit(names, options.text_dim);
 
   v1::TrackTable table;
@@ -214,15 +280,17 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
       named.push_back(i);
       lexical.Add(i, tracks[i]);
     }
-    if (recommendable) {
-      std::vector<float> v = features.Transform(tracks[i]);
-      audio_rows.labels.push_back(i);
-      audio_rows.data.insert(audio_rows.data.end(), v.begin(), v.end());
-    }
+    if (recommendable) audio_rows.labels.push_back(i);
   }
   text_rows = EmbedNames(tracks, named, embedder);
   if (auto s = cancelled(); !s.ok()) return s;
-
+  // The recommendation vectors: content features blended with the playlist co-occurrence
+  // embedding (when there are playlists), computed before the indexes are built.
+  std::optional<v1::Cooccurrence> cooccurrence;
+  RecommendVectors vectors = BuildRecommendVectors(
+      tracks, rep, audio_rows.labels, features, playlists, options, &cooccurrence);
+  audio_rows.data = std::move(vectors.rows);
+  if (auto s = cancelled(); !s.ok()) return s;
   counts.set_recommend_indexed(static_cast<int64_t>(audio_rows.labels.size()));
 
   auto writer = SnapshotWriter::Begin(root, version);
@@ -233,7 +301,7 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
   if (!text_info.ok()) return text_info.status();
   counts.set_search_indexed(text_info->elements());
   if (auto s = cancelled(); !s.ok()) return s;
-  auto audio_info = BuildIndex(audio_rows, features.dim(), options,
+  auto audio_info = BuildIndex(audio_rows, vectors.dim, options,
                                writer->PathOf(kAudioIndexFile), kAudioIndexFile);
   if (!audio_info.ok()) return audio_info.status();
   audio_info->set_exhaustive(audio_info->elements() <=
@@ -262,6 +330,7 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks
   *p->mutable_text_idf() = {embedder.idf().begin(), embedder.idf().end()};
   p->set_text_embedder(TextEmbedder::kId);
   *manifest.mutable_counts() = counts;
+  if (cooccurrence.has_value()) *manifest.mutable_cooccurrence() = *cooccurrence;
   manifest.set_created_at_ms(absl::ToUnixMillis(absl::Now()));
   manifest.set_builder(absl::StrCat("cratedig ", CRATEDIG_VERSION));
   auto dir = writer->Commit(

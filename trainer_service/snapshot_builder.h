@@ -2,16 +2,21 @@
 
 // Builds one snapshot from the catalog: the prototype's preprocessing (artist genres
 // merged into tracks, duplicates of name+artists dropped, min-max scaled audio features
-// and recency, genre one-hot with the 1% cut), a text index over track names and a
-// feature index for recommendation, written and published atomically.
+// and recency, genre one-hot with the 1% cut) or weighted feature groups, a text index
+// over track names and a recommendation index whose vectors blend those content features
+// with what the catalog's playlists say about which tracks go together, written and
+// published atomically.
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/features.h"
 #include "cratedig/v1/snapshot.pb.h"
 #include "cratedig/v1/track.pb.h"
+#include "trainer_service/cooccurrence.h"
 
 namespace cratedig::trainer {
 
@@ -20,6 +25,13 @@ struct BuildOptions {
   int text_dim = 256;
   /// Genres held by fewer tracks than this share are dropped from the one-hot block.
   double min_genre_share = 0.01;
+  /// Feature weights and genre representation (min_genre_share above wins over the one
+  /// here). Default: the prototype's vectors.
+  FeatureOptions features;
+  /// The playlist co-occurrence embedding, and the share of each vector's squared length
+  /// it gets (0: content alone, playlists ignored).
+  CooccurrenceOptions cooccurrence;
+  double cooccurrence_blend = 0.0;
   /// hnswlib graph degree and construction breadth.
   int m = 16;
   int ef_construction = 200;
@@ -49,10 +61,26 @@ std::vector<int64_t> ChooseRepresentatives(const std::vector<v1::Track>& tracks,
                                            int threads = 1);
 
 /// Build and publish snapshot `version` under `root`. Returns its manifest.
-absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(std::vector<v1::Track> tracks,
-                                                   const std::vector<v1::Artist>& artists,
-                                                   const BuildOptions& options,
-                                                   const std::string& root,
-                                                   const std::string& version);
+absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
+    std::vector<v1::Track> tracks, const std::vector<v1::Artist>& artists,
+    const BuildOptions& options, const std::string& root, const std::string& version,
+    const std::vector<v1::Playlist>& playlists = {});
+
+/// The recommendation vectors of `labels` (positions of recommendable tracks): each
+/// track's unit content vector, blended with its co-occurrence vector learnt from
+/// `playlists` (track ids; ids of duplicates count as their representative's) when
+/// options.cooccurrence_blend > 0. Row-major, dim() = content + co-occurrence width.
+/// Fills `info` (absent when no blend).
+struct RecommendVectors {
+  int dim = 0;
+  std::vector<float> rows;
+};
+RecommendVectors BuildRecommendVectors(const std::vector<v1::Track>& tracks,
+                                       const std::vector<int64_t>& representative,
+                                       const std::vector<int64_t>& labels,
+                                       const FeatureModel& features,
+                                       const std::vector<v1::Playlist>& playlists,
+                                       const BuildOptions& options,
+                                       std::optional<v1::Cooccurrence>* info);
 
 }  // namespace cratedig::trainer

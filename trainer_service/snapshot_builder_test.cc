@@ -82,3 +82,118 @@ TEST(BuildSnapshotTest, CancelledBuildPublishesNothing) {
 
 }  // namespace
 }  // namespace cratedig::trainer
+
+namespace cratedig::trainer {
+namespace {
+
+float Dot(const std::vector<float>& rows, int dim, size_t a, size_t b) {
+  float dot = 0.0f;
+  for (int c = 0; c < dim; ++c) dot += rows[a * dim + c] * rows[b * dim + c];
+  return dot;
+}
+
+// Tracks 0..9 are playlisted together again and again, as are 10..19; 20..59 are in no
+// playlist. With the blend, a track of the first group is nearer its playlist mates than
+// the content alone puts it.
+TEST(BuildRecommendVectorsTest, BlendsCooccurrenceAndKeepsContentForTracksInNoPlaylist) {
+  auto tracks = testing::SyntheticTracks(60);
+  std::vector<int64_t> rep = ChooseRepresentatives(tracks);
+  std::vector<int64_t> labels;
+  std::vector<const v1::Track*> fit;
+  for (int64_t i = 0; i < 60; ++i) {
+    labels.push_back(i);
+    fit.push_back(&tracks[i]);
+  }
+  FeatureOptions feature_options;
+  feature_options.weights.emplace();
+  feature_options.weights->set_audio(1);
+  feature_options.weights->set_genre(1);
+  feature_options.weights->set_recency(0.5);
+  feature_options.genres = GenreRepresentation::kWeightedOneHot;
+  FeatureModel features = FeatureModel::Fit(fit, feature_options);
+  std::vector<v1::Playlist> playlists;
+  for (int p = 0; p < 8; ++p) {
+    v1::Playlist playlist;
+    playlist.set_id("p" + std::to_string(p));
+    const int base = p % 2 == 0 ? 0 : 10;
+    for (int j = 0; j < 6; ++j)
+      playlist.add_track_ids(tracks[base + (p + j * 3) % 10].id());
+    playlists.push_back(playlist);
+  }
+  BuildOptions options;
+  options.cooccurrence.dim = 4;
+  options.cooccurrence_blend = 0.5;
+  std::optional<v1::Cooccurrence> info;
+  RecommendVectors blended =
+      BuildRecommendVectors(tracks, rep, labels, features, playlists, options, &info);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->playlists(), 8);
+  EXPECT_EQ(info->tracks(), 20);
+  EXPECT_EQ(blended.dim, features.dim() + 4);
+
+  options.cooccurrence_blend = 0.0;
+  std::optional<v1::Cooccurrence> none;
+  RecommendVectors content =
+      BuildRecommendVectors(tracks, rep, labels, features, playlists, options, &none);
+  EXPECT_FALSE(none.has_value());
+  EXPECT_EQ(content.dim, features.dim());
+
+  for (size_t i = 0; i < 60; ++i)
+    EXPECT_NEAR(Dot(blended.rows, blended.dim, i, i), 1.0, 1e-5);
+  // Within a group, similarity rises with the blend; across groups it does not.
+  double within_gain = 0.0, across_gain = 0.0;
+  for (size_t a = 0; a < 10; ++a) {
+    for (size_t b = 0; b < 10; ++b) {
+      if (a == b) continue;
+      within_gain +=
+          Dot(blended.rows, blended.dim, a, b) - Dot(content.rows, content.dim, a, b);
+      across_gain += Dot(blended.rows, blended.dim, a, b + 10) -
+                     Dot(content.rows, content.dim, a, b + 10);
+    }
+  }
+  EXPECT_GT(within_gain, across_gain);
+  EXPECT_GT(within_gain, 0.0);
+  // A track in no playlist keeps its content vector, zeros after it.
+  for (int c = 0; c < content.dim; ++c) {
+    EXPECT_EQ(blended.rows[30 * blended.dim + c], content.rows[30 * content.dim + c]);
+  }
+  for (int c = content.dim; c < blended.dim; ++c) {
+    EXPECT_EQ(blended.rows[30 * blended.dim + c], 0.0f);
+  }
+}
+
+TEST(BuildSnapshotTest, RecordsTheCooccurrenceAndTheFeatureDesignInTheManifest) {
+  std::string root =
+      ::testing::TempDir() + "/snapshot_builder_cooc." + std::to_string(::getpid());
+  std::filesystem::remove_all(root);
+  auto tracks = testing::SyntheticTracks(100);
+  v1::Playlist playlist;
+  playlist.set_id("p");
+  for (int i = 0; i < 5; ++i) playlist.add_track_ids(tracks[i].id());
+  BuildOptions options;
+  options.features.weights.emplace();
+  options.features.weights->set_audio(1);
+  options.features.weights->set_genre(0.5);
+  options.features.genres = GenreRepresentation::kEmbedding;
+  options.features.genre_dim = 3;
+  options.cooccurrence.dim = 2;
+  options.cooccurrence_blend = 0.3;
+  auto manifest = BuildSnapshot(tracks, {}, options, root, "000001", {playlist});
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  EXPECT_EQ(manifest->cooccurrence().method(), "ppmi-svd");
+  EXPECT_EQ(manifest->cooccurrence().tracks(), 5);
+  EXPECT_DOUBLE_EQ(manifest->cooccurrence().blend(), 0.3);
+  const v1::Preprocessing& p = manifest->preprocessing();
+  EXPECT_EQ(p.genre_representation(), "embedding");
+  EXPECT_EQ(p.genre_dim(), 3);
+  EXPECT_EQ(p.genre_embedding_size(), p.genres_size() * 3);
+  EXPECT_DOUBLE_EQ(p.weights().genre(), 0.5);
+  // Content: 9 audio + recency + 3 genre columns; then the co-occurrence block.
+  EXPECT_EQ(manifest->recommend_index().dim(), 9 + 1 + 3 + 2);
+  auto model = FeatureModel::FromProto(p);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->dim(), 13);
+}
+
+}  // namespace
+}  // namespace cratedig::trainer

@@ -137,9 +137,11 @@ absl::StatusOr<v1::TrainResponse> Trainer::BuildLocked(
   absl::Time start = absl::Now();
   std::vector<v1::Track> tracks;
   std::vector<v1::Artist> artists;
-  if (auto s =
-          store_->ReadCatalog([&](v1::Track&& t) { tracks.push_back(std::move(t)); },
-                              [&](v1::Artist&& a) { artists.push_back(std::move(a)); });
+  std::vector<v1::Playlist> playlists;
+  if (auto s = store_->ReadCatalog(
+          [&](v1::Track&& t) { tracks.push_back(std::move(t)); },
+          [&](v1::Artist&& a) { artists.push_back(std::move(a)); },
+          [&](v1::Playlist&& p) { playlists.push_back(std::move(p)); });
       !s.ok()) {
     return s;
   }
@@ -152,7 +154,8 @@ absl::StatusOr<v1::TrainResponse> Trainer::BuildLocked(
   const std::string version = NextSnapshotVersion(root());
   BuildOptions build = options_.build;
   build.cancelled = cancelled;
-  auto manifest = BuildSnapshot(std::move(tracks), artists, build, root(), version);
+  auto manifest =
+      BuildSnapshot(std::move(tracks), artists, build, root(), version, playlists);
   if (!manifest.ok()) {
     RemoveTemporaryDirs(root());  // The failed build's; build_mu_ keeps out any other.
     return manifest.status();
@@ -170,6 +173,8 @@ absl::StatusOr<v1::TrainResponse> Trainer::BuildLocked(
                << " duplicates=" << c.duplicates()
                << " missing_audio_features=" << c.missing_audio_features()
                << " genres=" << manifest->preprocessing().genres_size()
+               << " playlists=" << manifest->cooccurrence().playlists()
+               << " cooccurrence_tracks=" << manifest->cooccurrence().tracks()
                << " build_ms=" << ms;
   v1::TrainResponse response;
   response.set_snapshot_version(version);
@@ -242,6 +247,7 @@ v1::GetCatalogStatusResponse Trainer::Status() const {
   v1::GetCatalogStatusResponse status;
   status.set_tracks(store_->track_count());
   status.set_artists(store_->artist_count());
+  status.set_playlists(store_->playlist_count());
   for (const std::string& v : ListSnapshots(root())) status.add_kept_versions(v);
   status.set_train_debounce_ms(absl::ToInt64Milliseconds(options_.train_debounce));
   const bool automatic = options_.train_debounce > absl::ZeroDuration();

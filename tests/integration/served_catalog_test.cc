@@ -60,7 +60,10 @@ struct Served {
 
 absl::StatusOr<std::unique_ptr<Served>> StartServedCatalog() {
   auto served = std::make_unique<Served>();
-  absl::StatusOr<std::unique_ptr<Cluster>> cluster = Cluster::Start();
+  // The checks below recompute the prototype's preprocessing and recommendation exactly.
+  ClusterOptions options;
+  options.trainer_args = {"--prototype_features", "--cooccurrence_blend=0"};
+  absl::StatusOr<std::unique_ptr<Cluster>> cluster = Cluster::Start(options);
   if (!cluster.ok()) return cluster.status();
   served->cluster = *std::move(cluster);
   Cluster& c = *served->cluster;
