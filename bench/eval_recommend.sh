@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Playlist continuation on tidytuesday's playlists, end to end through the real daemons:
+# splits the playlists into training and held-out ones (fixed seed), imports the catalog,
+# Spotify's artist genres and the training playlists into a fresh trainerd with
+# `cratedig import`, then for each configuration restarts trainerd with its flags, trains,
+# waits until queryd serves the new snapshot and runs bench/eval_recommend on the held-out
+# playlists. Prints the markdown table of docs/recommend-quality.md.
+#
+#   bench/eval_recommend.sh [BUILD_DIR]     (default: build)
+#   SEED=7 bench/eval_recommend.sh          another split
+#   CONFIGS="name|trainer flags|strategy ..." bench/eval_recommend.sh   other configurations
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+bin=$build/bin
+shared=../shared/data
+songs=$shared/tidytuesday_spotify_songs_2020-01-21.csv.xz
+genres=$shared/yamaerenay160k_artist_genres_2021.csv.xz
+[[ -f $songs ]] || { echo "eval_recommend: $songs is absent; nothing to measure" >&2; exit 0; }
+
+work=${WORK_DIR:-$(mktemp -d)}
+mkdir -p "$work"
+trainer_pid=""
+query_pid=""
+cleanup() {
+  [[ -n $query_pid ]] && kill "$query_pid" 2>/dev/null || true
+  [[ -n $trainer_pid ]] && kill "$trainer_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  [[ -n ${WORK_DIR:-} ]] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+python3 bench/split_playlists.py "$songs" "$work/split" --seed="${SEED:-2018}" >&2
+
+# Starts trainerd with the given flags on the same data directory; sets trainer_addr.
+start_trainer() {
+  if [[ -n $trainer_pid ]]; then kill "$trainer_pid"; wait "$trainer_pid" || true; fi
+  : >"$work/trainerd.out"
+  "$bin/trainerd" --listen=127.0.0.1:0 --data_dir="$work/trainer" "$@" \
+    >"$work/trainerd.out" 2>>"$work/trainerd.log" &
+  trainer_pid=$!
+  for _ in $(seq 100); do grep -q '^listening on' "$work/trainerd.out" && break; sleep 0.1; done
+  trainer_addr=$(sed -n 's/^listening on //p' "$work/trainerd.out")
+}
+
+start_trainer
+"$bin/cratedig" import --trainer="$trainer_addr" "$work/split/catalog.csv" "$genres" \
+  "$work/split/train.json" >&2
+
+# A configuration: label | trainerd flags | Recommend strategy (empty: the default).
+default_configs=(
+  "prototype (one-hot genres, centroid)|--prototype_features --cooccurrence_blend=0|centroid"
+  "weighted one-hot, content only|--genre_representation=weighted_onehot --cooccurrence_blend=0|"
+  "genre embedding, content only|--genre_representation=embedding --cooccurrence_blend=0|"
+  "weighted one-hot + co-occurrence 0.5|--genre_representation=weighted_onehot --cooccurrence_blend=0.5|"
+  "weighted one-hot + co-occurrence 0.8|--genre_representation=weighted_onehot --cooccurrence_blend=0.8|"
+  "trainer defaults|   |"
+)
+if [[ -n ${CONFIGS:-} ]]; then IFS=$'\n' read -r -d '' -a configs <<<"$CONFIGS" || true
+else configs=("${default_configs[@]}"); fi
+
+echo "| configuration | seeds | playlists | R-precision | NDCG | clicks | Recall@100 |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+"$bin/eval_recommend" --popular --train="$work/split/train.json" \
+  --heldout="$work/split/heldout.json" --label="most popular (baseline)"
+
+for config in "${configs[@]}"; do
+  IFS='|' read -r label flags strategy <<<"$config"
+  # shellcheck disable=SC2086
+  start_trainer $flags
+  "$bin/cratedig" train --trainer="$trainer_addr" --json >"$work/train.out"
+  version=$(sed -n 's/.*"snapshot":"\([0-9]*\)".*/\1/p' "$work/train.out")
+  if [[ -z $query_pid ]]; then
+    : >"$work/queryd.out"
+    "$bin/queryd" --listen=127.0.0.1:0 --trainer="$trainer_addr" --data_dir="$work/query" \
+      >"$work/queryd.out" 2>"$work/queryd.log" &
+    query_pid=$!
+    for _ in $(seq 100); do grep -q '^listening on' "$work/queryd.out" && break; sleep 0.1; done
+    query_addr=$(sed -n 's/^listening on //p' "$work/queryd.out")
+  else
+    # queryd follows the trainer it was started with; restart it on the new address.
+    kill "$query_pid"; wait "$query_pid" || true
+    : >"$work/queryd.out"
+    "$bin/queryd" --listen=127.0.0.1:0 --trainer="$trainer_addr" --data_dir="$work/query" \
+      >"$work/queryd.out" 2>>"$work/queryd.log" &
+    query_pid=$!
+    for _ in $(seq 100); do grep -q '^listening on' "$work/queryd.out" && break; sleep 0.1; done
+    query_addr=$(sed -n 's/^listening on //p' "$work/queryd.out")
+  fi
+  for _ in $(seq 600); do
+    "$bin/cratedig" status --server="$query_addr" --json 2>/dev/null | grep -q "\"$version\"" && break
+    sleep 0.1
+  done
+  args=(--server="$query_addr" --heldout="$work/split/heldout.json" --label="$label")
+  [[ -n $strategy ]] && args+=(--strategy="$strategy")
+  "$bin/eval_recommend" "${args[@]}"
+done
