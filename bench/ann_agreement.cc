@@ -145,7 +145,9 @@ int main(int argc, char** argv) {
       }
     }
     if (s.recommendable(i)) {
-      auto v = s.features().Transform(s.track(i));
+      // The index's own vector: the content features, blended with the playlist
+      // co-occurrence when the snapshot has it.
+      auto v = *s.audio_index().Vector(i);
       audio.rows.insert(audio.rows.end(), v.begin(), v.end());
       audio.labels.push_back(i);
       recommendable.push_back(i);
@@ -190,7 +192,7 @@ int main(int argc, char** argv) {
 
   Tally recommend;
   const int playlists = absl::GetFlag(FLAGS_playlists);
-  const int dim = s.features().dim();
+  const int dim = s.audio_index().dim();
   const int ef = absl::GetFlag(FLAGS_ef);
   for (int q = 0; q < playlists; ++q) {
     std::vector<int64_t> playlist;
@@ -199,7 +201,7 @@ int main(int argc, char** argv) {
     }
     std::vector<float> mean(dim, 0);
     for (int64_t p : playlist) {
-      auto row = s.features().TransformRaw(s.track(p));
+      auto row = s.RecommendRow(p);
       for (int d = 0; d < dim; ++d) mean[d] += row[d];
     }
     cratedig::NormalizeInPlace(&mean);
