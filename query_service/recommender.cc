@@ -74,7 +74,7 @@ struct Candidate {
 class Run {
  public:
   Run(const Snapshot& s, const RecommendQuery& q)
-      : s_(s), q_(q), features_(s.features()), columns_(s.columns()) {}
+      : s_(s), q_(q), dim_(s.audio_index().dim()), columns_(s.columns()) {}
 
   absl::StatusOr<RecommendResult> Answer();
 
@@ -93,11 +93,13 @@ class Run {
   int64_t CountMatched() const;
   size_t MmrPool() const { return 3 * static_cast<size_t>(q_.k); }
   v1::Explanation Explain(const Candidate& c) const;
-  Vec VectorOf(int64_t position) const { return features_.Transform(s_.track(position)); }
+  // The unit vector of a track in the recommendation index's space (content features,
+  // blended with playlist co-occurrence when the snapshot has it); empty when none.
+  Vec VectorOf(int64_t position) const { return s_.RecommendVector(position); }
 
   const Snapshot& s_;
   const RecommendQuery& q_;
-  const FeatureModel& features_;
+  const int dim_;
   const TrackColumns& columns_;
   absl::flat_hash_set<int64_t> excluded_;  // representatives
   absl::flat_hash_set<int64_t> anchor_set_;
@@ -109,9 +111,11 @@ class Run {
 
 void Run::AddAnchor(int64_t position) {
   if (!FeatureModel::HasCompleteAudio(s_.track(position))) return;
+  Vec vector = VectorOf(position);
+  if (vector.empty()) return;
   if (!anchor_set_.insert(position).second) return;
   anchors_.push_back(position);
-  anchor_vectors_.push_back(VectorOf(position));
+  anchor_vectors_.push_back(std::move(vector));
 }
 
 void Run::CollectAnchors() {
@@ -139,10 +143,11 @@ void Run::CollectAnchors() {
   if (anchors_.empty()) return;
   // The prototype's query: the mean of the anchors' scaled rows, normalised; negatives
   // pull it away by half their own normalised mean (Rocchio).
-  std::vector<double> sum(features_.dim(), 0.0);
+  std::vector<double> sum(dim_, 0.0);
   for (int64_t p : anchors_) {
-    Vec row = features_.TransformRaw(s_.track(p));
-    for (int d = 0; d < features_.dim(); ++d) sum[d] += row[d];
+    Vec row = s_.RecommendRow(p);
+    if (row.size() != static_cast<size_t>(dim_)) continue;
+    for (int d = 0; d < dim_; ++d) sum[d] += row[d];
   }
   centroid_.assign(sum.begin(), sum.end());
   if (!NormalizeInPlace(&centroid_)) {
@@ -150,13 +155,13 @@ void Run::CollectAnchors() {
     return;
   }
   if (!negative_vectors_.empty()) {
-    Vec neg(features_.dim(), 0.0f);
+    Vec neg(dim_, 0.0f);
     for (const Vec& v : negative_vectors_) {
-      for (int d = 0; d < features_.dim(); ++d) neg[d] += v[d];
+      for (int d = 0; d < dim_; ++d) neg[d] += v[d];
     }
     if (NormalizeInPlace(&neg)) {
       Vec moved = centroid_;
-      for (int d = 0; d < features_.dim(); ++d)
+      for (int d = 0; d < dim_; ++d)
         moved[d] -= static_cast<float>(kRocchioBeta) * neg[d];
       if (NormalizeInPlace(&moved)) centroid_ = std::move(moved);
     }
@@ -422,9 +427,7 @@ absl::StatusOr<RecommendResult> Run::Answer() {
   for (int64_t p : q_.playlist) excluded_.insert(s_.representative(p));
   for (int64_t p : q_.negatives) {
     excluded_.insert(s_.representative(p));
-    if (FeatureModel::HasCompleteAudio(s_.track(p))) {
-      negative_vectors_.push_back(VectorOf(p));
-    }
+    if (Vec v = VectorOf(p); !v.empty()) negative_vectors_.push_back(std::move(v));
   }
   CollectAnchors();
   const bool knobs = q_.filter.has_value() || !q_.targets.empty();

@@ -221,6 +221,12 @@ std::vector<float> Snapshot::RecommendRow(int64_t position) const {
   return v.ok() ? *std::move(v) : std::vector<float>();
 }
 
+std::vector<float> Snapshot::RecommendVector(int64_t position) const {
+  std::vector<float> v = RecommendRow(position);
+  if (!v.empty() && !NormalizeInPlace(&v)) v.clear();
+  return v;
+}
+
 std::optional<int64_t> Snapshot::Find(const std::string& id) const {
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return std::nullopt;

@@ -55,6 +55,9 @@ class Snapshot {
   /// normalisation, as the prototype averaged; otherwise the unit vector the index holds
   /// for the track's duplicate group, which blends what the playlists learnt.
   std::vector<float> RecommendRow(int64_t position) const;
+  /// RecommendRow scaled to unit length: the track's vector in the recommendation index's
+  /// space (for a recommendable track, the vector the index holds). Empty when none.
+  std::vector<float> RecommendVector(int64_t position) const;
   const FeatureModel& features() const { return features_; }
   /// The tracks' filterable attributes as columns (see track_filter.h).
   const TrackColumns& columns() const { return columns_; }
