@@ -200,8 +200,25 @@ RecommendVectors BuildRecommendVectors(const std::vector<v1::Track>& tracks,
       }
       lists.push_back(std::move(items));
     }
+    if (options.cooccurrence_artists) {
+      constexpr size_t kMaxArtistTracks = 100;
+      absl::flat_hash_map<std::string, size_t> list_of_artist;
+      for (size_t i = 0; i < labels.size(); ++i) {
+        for (const v1::ArtistRef& a : tracks[labels[i]].artists()) {
+          const std::string key = a.id().empty() ? "name:" + a.name() : a.id();
+          if (a.id().empty() && a.name().empty()) continue;
+          auto [it, added] = list_of_artist.emplace(key, lists.size());
+          if (added) lists.emplace_back();
+          if (lists[it->second].size() < kMaxArtistTracks) {
+            lists[it->second].push_back(static_cast<int64_t>(i));
+          }
+        }
+      }
+    }
     cooc =
         FitCooccurrence(static_cast<int64_t>(labels.size()), lists, options.cooccurrence);
+  }
+  if (cooc.items > 0) {  // No playlist with two catalog tracks: content alone.
     v1::Cooccurrence c;
     c.set_method("ppmi-svd");
     c.set_playlists(cooc.playlists);

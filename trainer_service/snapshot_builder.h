@@ -32,6 +32,10 @@ struct BuildOptions {
   /// it gets (0: content alone, playlists ignored).
   CooccurrenceOptions cooccurrence;
   double cooccurrence_blend = 0.0;
+  /// Each artist's tracks also count as one playlist (up to 100 of them, catalog order),
+  /// so that a track in no playlist still learns from where its artist's other tracks are
+  /// playlisted. Counted in Cooccurrence.playlists only when it has two tracks.
+  bool cooccurrence_artists = false;
   /// hnswlib graph degree and construction breadth.
   int m = 16;
   int ef_construction = 200;

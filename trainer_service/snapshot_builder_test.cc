@@ -197,3 +197,42 @@ TEST(BuildSnapshotTest, RecordsTheCooccurrenceAndTheFeatureDesignInTheManifest) 
 
 }  // namespace
 }  // namespace cratedig::trainer
+
+namespace cratedig::trainer {
+namespace {
+
+TEST(BuildRecommendVectorsTest, ArtistsCountAsPlaylistsWhenAsked) {
+  auto tracks = testing::SyntheticTracks(120);  // artist i % 50
+  std::vector<int64_t> rep = ChooseRepresentatives(tracks);
+  std::vector<int64_t> labels;
+  std::vector<const v1::Track*> fit;
+  for (int64_t i = 0; i < 120; ++i) {
+    labels.push_back(i);
+    fit.push_back(&tracks[i]);
+  }
+  FeatureModel features = FeatureModel::Fit(fit);
+  v1::Playlist playlist;  // tracks 0..3 (artists 0..3)
+  playlist.set_id("p");
+  for (int i = 0; i < 4; ++i) playlist.add_track_ids(tracks[i].id());
+  BuildOptions options;
+  options.cooccurrence.dim = 4;
+  options.cooccurrence_blend = 0.5;
+  std::optional<v1::Cooccurrence> info;
+  BuildRecommendVectors(tracks, rep, labels, features, {playlist}, options, &info);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->tracks(), 4);
+  options.cooccurrence_artists = true;
+  BuildRecommendVectors(tracks, rep, labels, features, {playlist}, options, &info);
+  ASSERT_TRUE(info.has_value());
+  // Every artist has two or three tracks: all 120 tracks get a vector.
+  EXPECT_EQ(info->tracks(), 120);
+  // Without any playlist or artist pair: no co-occurrence block at all.
+  options.cooccurrence_artists = false;
+  RecommendVectors content =
+      BuildRecommendVectors(tracks, rep, labels, features, {}, options, &info);
+  EXPECT_FALSE(info.has_value());
+  EXPECT_EQ(content.dim, features.dim());
+}
+
+}  // namespace
+}  // namespace cratedig::trainer
