@@ -1,8 +1,8 @@
 // eval_recommend: playlist continuation on held-out playlists, through a running queryd.
 //
 //   eval_recommend --server=ADDR --heldout=HELDOUT.json [--train=TRAIN.json]
-//                  [--label=NAME] [--strategy=NAME] [--seeds=5,10,25] [--k=500]
-//                  [--popular]
+//                  [--label=NAME] [--strategy=NAME] [--max_per_artist=N]
+//                  [--seeds=5,10,25] [--k=500] [--popular]
 //
 // HELDOUT.json and TRAIN.json are Million Playlist Dataset slices ({"playlists": [{"pid",
 // "name", "tracks": [{"track_uri", "track_name", "artist_name", ...}]}]}); the held-out
@@ -45,6 +45,9 @@ ABSL_FLAG(std::string, label, "", "Name of the row (default: the strategy or 'de
 ABSL_FLAG(std::string, strategy, "",
           "Recommend strategy to ask for (empty: the server's default)");
 ABSL_FLAG(std::string, seeds, "5,10,25", "Seed sizes: tracks given to Recommend");
+ABSL_FLAG(int, max_per_artist, -1,
+          "Recommend's max_per_artist (-1: the server's default; 0: no limit, as the "
+          "prototype)");
 ABSL_FLAG(int, k, 500, "Recommendations asked for per playlist (the challenge's 500)");
 ABSL_FLAG(bool, popular, false, "Score the most-popular baseline instead of queryd");
 
@@ -137,6 +140,8 @@ int main(int argc, char** argv) {
     seeds.push_back(n);
   }
   const int k = absl::GetFlag(FLAGS_k);
+  const std::string strategy = absl::GetFlag(FLAGS_strategy);
+  const int max_per_artist = absl::GetFlag(FLAGS_max_per_artist);
   const bool popular = absl::GetFlag(FLAGS_popular);
   const std::vector<Playlist> heldout = ReadPlaylists(heldout_path);
 
@@ -192,7 +197,9 @@ int main(int argc, char** argv) {
         v1::RecommendRequest request;
         for (const Entry& e : given) request.add_track_ids(e.id);
         request.set_k(k);
-        // STRATEGY_FIELD
+        if (!strategy.empty()) request.mutable_options()->set_strategy(strategy);
+        if (max_per_artist >= 0)
+          request.mutable_options()->set_max_per_artist(max_per_artist);
         v1::RecommendResponse response;
         grpc::ClientContext context;
         context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));

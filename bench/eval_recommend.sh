@@ -47,14 +47,18 @@ start_trainer
 "$bin/cratedig" import --trainer="$trainer_addr" "$work/split/catalog.csv" "$genres" \
   "$work/split/train.json" >&2
 
-# A configuration: label | trainerd flags | Recommend strategy (empty: the default).
+# A configuration: label | trainerd flags | Recommend strategies (comma-separated; empty:
+# the server's default) | max_per_artist (empty: the server's default; 0: none, as the
+# prototype had).
 default_configs=(
-  "prototype (one-hot genres, centroid)|--prototype_features --cooccurrence_blend=0|centroid"
-  "weighted one-hot, content only|--genre_representation=weighted_onehot --cooccurrence_blend=0|"
-  "genre embedding, content only|--genre_representation=embedding --cooccurrence_blend=0|"
-  "weighted one-hot + co-occurrence 0.5|--genre_representation=weighted_onehot --cooccurrence_blend=0.5|"
-  "weighted one-hot + co-occurrence 0.8|--genre_representation=weighted_onehot --cooccurrence_blend=0.8|"
-  "trainer defaults|   |"
+  "prototype features|--prototype_features --cooccurrence_blend=0|centroid|0"
+  "one-hot genres, weighted groups, content only|--genre_representation=onehot --cooccurrence_blend=0|centroid|"
+  "weighted one-hot, content only|--genre_representation=weighted_onehot --cooccurrence_blend=0|centroid,rrf,best|"
+  "genre embedding, content only|--genre_representation=embedding --cooccurrence_blend=0|centroid|"
+  "weighted one-hot + co-occurrence 0.5|--genre_representation=weighted_onehot --cooccurrence_blend=0.5|centroid|"
+  "weighted one-hot + co-occurrence 0.8|--genre_representation=weighted_onehot --cooccurrence_blend=0.8|centroid,rrf,best|"
+  "weighted one-hot + co-occurrence 0.8 + artists|--genre_representation=weighted_onehot --cooccurrence_blend=0.8 --cooccurrence_artists|centroid,rrf,best|"
+  "trainer and server defaults|||"
 )
 if [[ -n ${CONFIGS:-} ]]; then IFS=$'\n' read -r -d '' -a configs <<<"$CONFIGS" || true
 else configs=("${default_configs[@]}"); fi
@@ -65,7 +69,7 @@ echo "|---|---:|---:|---:|---:|---:|---:|"
   --heldout="$work/split/heldout.json" --label="most popular (baseline)"
 
 for config in "${configs[@]}"; do
-  IFS='|' read -r label flags strategy <<<"$config"
+  IFS='|' read -r label flags strategies per_artist <<<"$config"
   # shellcheck disable=SC2086
   start_trainer $flags
   "$bin/cratedig" train --trainer="$trainer_addr" --json >"$work/train.out"
@@ -91,7 +95,16 @@ for config in "${configs[@]}"; do
     "$bin/cratedig" status --server="$query_addr" --json 2>/dev/null | grep -q "\"$version\"" && break
     sleep 0.1
   done
-  args=(--server="$query_addr" --heldout="$work/split/heldout.json" --label="$label")
-  [[ -n $strategy ]] && args+=(--strategy="$strategy")
-  "$bin/eval_recommend" "${args[@]}"
+  IFS=',' read -r -a names <<<"${strategies:-}"
+  [[ ${#names[@]} -eq 0 ]] && names=("")
+  for strategy in "${names[@]}"; do
+    args=(--server="$query_addr" --heldout="$work/split/heldout.json")
+    if [[ -n $strategy ]]; then
+      args+=(--strategy="$strategy" --label="$label, $strategy")
+    else
+      args+=(--label="$label, default strategy")
+    fi
+    [[ -n $per_artist ]] && args+=(--max_per_artist="$per_artist")
+    "$bin/eval_recommend" "${args[@]}"
+  done
 done
