@@ -45,7 +45,7 @@ ABSL_FLAG(std::string, genre_representation, "weighted_onehot",
           "embedding of genres learnt from which genres tracks share)");
 ABSL_FLAG(int, genre_dim, 16,
           "Width of the genre embedding (--genre_representation=embedding)");
-ABSL_FLAG(double, cooccurrence_blend, 0.5,
+ABSL_FLAG(double, cooccurrence_blend, 0.8,
           "Share of each recommendation vector learnt from playlist co-occurrence (0..1; "
           "0 ignores playlists; tracks in no playlist keep their content vector)");
 ABSL_FLAG(
