@@ -31,8 +31,13 @@ constexpr Subcommand kSubcommands[] = {
      RunRollback},
     {"status", "cratedig status [--server=ADDR | --trainer=ADDR trainer] [--json]", 0, 1,
      RunStatus},
-    {"search", "cratedig search [--server=ADDR] [--k=N] [--json] QUERY...|-", 1,
-     kUnlimited, RunSearch},
+    // One line: it ends the usage error of a search without a query.
+    {"search",
+     "cratedig search [--server=ADDR] [--k=N] [--offset=N] [--json] [--genre=G]... "
+     "[--year_min=Y] [--year_max=Y] [--explicit=true|false] "
+     "[--exclude_artist=ID|NAME]... "
+     "[--min_X=V] [--max_X=V] QUERY...|-",
+     1, kUnlimited, RunSearch},
     {"recommend",
      "cratedig recommend [--server=ADDR] [--k=N] [--json] "
      "[--strategy=centroid|rrf|best]\n"

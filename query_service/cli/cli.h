@@ -27,11 +27,14 @@ struct CliOptions {
   std::string server = "127.0.0.1:50053";
   /// Results wanted (search, recommend); the server validates the range.
   int k = 10;
+  /// Search: results to skip before the k printed (the next page starts at offset + k).
+  int offset = 0;
   /// Print one JSON document instead of tables.
   bool json = false;
   /// Deadline per RPC in seconds; unset means 30, or 1800 for import and train.
   std::optional<double> timeout_seconds;
-  /// Strategy, negatives, seeds, filters, targets (recommend).
+  /// Strategy, negatives, seeds, filters, targets (recommend); the filters (genre, years,
+  /// explicit, excluded artists, min_X / max_X) also restrict search.
   RecommendFlags recommend;
   /// PEM certificate of the CA that signed the daemons' certificates; empty: plaintext.
   std::string tls_ca_file;

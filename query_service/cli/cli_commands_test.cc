@@ -44,7 +44,14 @@ class FakeQueryService final : public v1::QueryService::Service {
     if (request->query() == "fail") {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "query is bad");
     }
-    AddResult(kId, request->query(), 0.5f, response->add_results());
+    last_search_ = *request;
+    v1::ScoredTrack* result = response->add_results();
+    AddResult(kId, request->query(), 0.5f, result);
+    result->set_relevance(2.25f);
+    result->set_signal(v1::SEARCH_SIGNAL_LEXICAL_AND_VECTOR);
+    result->add_matched_fields(v1::SEARCH_FIELD_TITLE);
+    result->add_matched_fields(v1::SEARCH_FIELD_ARTIST);
+    result->set_typos(1);
     return grpc::Status::OK;
   }
 
@@ -91,10 +98,12 @@ class FakeQueryService final : public v1::QueryService::Service {
 
   void set_loaded(bool loaded) { loaded_ = loaded; }
   const v1::RecommendRequest& last_recommend() const { return last_recommend_; }
+  const v1::SearchRequest& last_search() const { return last_search_; }
 
  private:
   bool loaded_ = true;
   v1::RecommendRequest last_recommend_;
+  v1::SearchRequest last_search_;
 };
 
 class FakeCatalogService final : public v1::CatalogService::Service {
@@ -165,7 +174,9 @@ class CliCommandsTest : public ::testing::Test {
 std::string SearchJson(const std::string& name) {
   return absl::StrCat(R"({"results":[{"track_id":")", kId, R"(","track_name":")", name,
                       R"(","artists":["Pink Floyd"],"album":"","genres":[],)",
-                      R"("distance":0.5}]})");
+                      R"("distance":0.5,"relevance":2.25,"signal":"lexical+vector",)",
+                      R"("matched_fields":["title","artist"],"typos":1,"prefix":false,)",
+                      R"("exact":false}]})");
 }
 
 TEST_F(CliCommandsTest, SearchPrintsJson) {
@@ -174,6 +185,33 @@ TEST_F(CliCommandsTest, SearchPrintsJson) {
   EXPECT_EQ(output.code, kExitOk) << output.err;
   EXPECT_EQ(output.out, SearchJson("daft punk") + "\n");
   EXPECT_EQ(output.err, "");
+}
+
+TEST_F(CliCommandsTest, SearchSendsTheOffsetAndTheFilter) {
+  options_.offset = 20;
+  options_.recommend.genres = {"rock"};
+  options_.recommend.year_min = 1970;
+  options_.recommend.year_max = 1979;
+  options_.recommend.explicit_ = false;
+  options_.recommend.knobs = {{"min_tempo", 100}, {"target_energy", 0.8}};
+  ASSERT_EQ(Run({"search", "money"}).code, kExitOk);
+  const v1::SearchRequest& r = query_service_.last_search();
+  EXPECT_EQ(r.offset(), 20);
+  ASSERT_TRUE(r.has_filter());
+  EXPECT_EQ(r.filter().genres_size(), 1);
+  EXPECT_EQ(r.filter().year_min(), 1970);
+  EXPECT_EQ(r.filter().year_max(), 1979);
+  ASSERT_TRUE(r.filter().has_explicit_());
+  EXPECT_FALSE(r.filter().explicit_());
+  ASSERT_EQ(r.filter().features_size(), 1);  // a target is no filter
+  EXPECT_EQ(r.filter().features(0).feature(), "tempo");
+  EXPECT_EQ(r.filter().features(0).min(), 100);
+
+  options_.offset = 0;
+  options_.recommend = RecommendFlags();
+  ASSERT_EQ(Run({"search", "money"}).code, kExitOk);
+  EXPECT_EQ(query_service_.last_search().offset(), 0);
+  EXPECT_FALSE(query_service_.last_search().has_filter());
 }
 
 TEST_F(CliCommandsTest, SearchPrintsATableByDefault) {

@@ -58,6 +58,32 @@ v1::ReleaseDatePrecision EffectivePrecision(const v1::ReleaseDate& date) {
   return v1::RELEASE_DATE_PRECISION_YEAR;
 }
 
+const char* SignalName(v1::SearchSignal signal) {
+  switch (signal) {
+    case v1::SEARCH_SIGNAL_LEXICAL:
+      return "lexical";
+    case v1::SEARCH_SIGNAL_VECTOR:
+      return "vector";
+    case v1::SEARCH_SIGNAL_LEXICAL_AND_VECTOR:
+      return "lexical+vector";
+    default:
+      return "unspecified";
+  }
+}
+
+const char* FieldName(v1::SearchField field) {
+  switch (field) {
+    case v1::SEARCH_FIELD_TITLE:
+      return "title";
+    case v1::SEARCH_FIELD_ARTIST:
+      return "artist";
+    case v1::SEARCH_FIELD_ALBUM:
+      return "album";
+    default:
+      return "unspecified";
+  }
+}
+
 }  // namespace
 
 std::string DumpJson(const Json& value) {
@@ -139,8 +165,27 @@ Json RecommendationToJson(const v1::ScoredTrack& result) {
   return json;
 }
 
+Json SearchResultToJson(const v1::ScoredTrack& result) {
+  Json json = ResultToJson(result);
+  json["relevance"] = DistanceToJson(result.relevance());
+  json["signal"] = SignalName(result.signal());
+  Json fields = Json::array();
+  for (int field : result.matched_fields()) {
+    fields.push_back(FieldName(static_cast<v1::SearchField>(field)));
+  }
+  json["matched_fields"] = std::move(fields);
+  json["typos"] = result.typos();
+  json["prefix"] = result.prefix();
+  json["exact"] = result.exact();
+  return json;
+}
+
 Json SearchResponseToJson(const v1::SearchResponse& response) {
-  return Json{{"results", ResultsToJson(response.results())}};
+  Json results = Json::array();
+  for (const v1::ScoredTrack& result : response.results()) {
+    results.push_back(SearchResultToJson(result));
+  }
+  return Json{{"results", std::move(results)}};
 }
 
 Json RecommendResponseToJson(const v1::RecommendResponse& response) {

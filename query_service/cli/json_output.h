@@ -44,7 +44,12 @@ Json AudioFeaturesToJson(const v1::Track& track);
 /// "reference","target"}],"shared_genres":[...]}.
 Json RecommendationToJson(const v1::ScoredTrack& result);
 
-/// Return {"results":[...]}.
+/// Return ResultToJson() plus what found the result: "relevance" (fused, higher first),
+/// "signal" ("lexical", "vector" or "lexical+vector"), "matched_fields" (of "title",
+/// "artist", "album"), "typos", "prefix" and "exact".
+Json SearchResultToJson(const v1::ScoredTrack& result);
+
+/// Return {"results":[SearchResultToJson...]}.
 Json SearchResponseToJson(const v1::SearchResponse& response);
 /// Return {"results":[RecommendationToJson...],"matched":N,"strategy":"NAME"}.
 Json RecommendResponseToJson(const v1::RecommendResponse& response);

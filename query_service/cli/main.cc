@@ -24,6 +24,8 @@ ABSL_FLAG(std::string, server, "127.0.0.1:50053",
           "Address of the query daemon (QueryService), for status, search, recommend, "
           "tracks and predict.");
 ABSL_FLAG(int, k, 10, "Number of results (search, recommend).");
+ABSL_FLAG(int, offset, 0,
+          "search: results to skip before the k printed (the next page: offset + k).");
 ABSL_FLAG(bool, json, false, "Print one JSON document instead of a table.");
 ABSL_FLAG(std::optional<double>, timeout, std::nullopt,
           "Deadline per RPC in seconds (default 30; import, train and rollback 1800).");
@@ -38,14 +40,15 @@ ABSL_FLAG(std::string, seed_artist, "",
           "recommend: a seed artist, Spotify id or name (repeatable).");
 ABSL_FLAG(std::string, seed_genre, "", "recommend: a seed genre (repeatable).");
 ABSL_FLAG(std::string, genre, "",
-          "recommend: only tracks of this genre (repeatable: any of).");
+          "recommend, search: only tracks of this genre (repeatable: any of).");
 ABSL_FLAG(std::string, exclude_artist, "",
-          "recommend: leave out this artist, Spotify id or name (repeatable).");
-ABSL_FLAG(std::optional<int>, year_min, std::nullopt, "recommend: released in or after.");
+          "recommend, search: leave out this artist, Spotify id or name (repeatable).");
+ABSL_FLAG(std::optional<int>, year_min, std::nullopt,
+          "recommend, search: released in or after.");
 ABSL_FLAG(std::optional<int>, year_max, std::nullopt,
-          "recommend: released in or before.");
+          "recommend, search: released in or before.");
 ABSL_FLAG(std::optional<bool>, explicit, std::nullopt,
-          "recommend: only explicit (true) or only clean (false) tracks.");
+          "recommend, search: only explicit (true) or only clean (false) tracks.");
 ABSL_FLAG(std::optional<int>, max_per_artist, std::nullopt,
           "recommend: at most N results per artist (0: no limit; default 3).");
 ABSL_FLAG(std::optional<double>, mmr_lambda, std::nullopt,
@@ -118,6 +121,7 @@ int main(int argc, char** argv) {
   options.trainer = absl::GetFlag(FLAGS_trainer);
   options.server = absl::GetFlag(FLAGS_server);
   options.k = absl::GetFlag(FLAGS_k);
+  options.offset = absl::GetFlag(FLAGS_offset);
   options.json = absl::GetFlag(FLAGS_json);
   options.timeout_seconds = absl::GetFlag(FLAGS_timeout);
   options.recommend = std::move(recommend);

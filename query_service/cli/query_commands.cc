@@ -10,6 +10,7 @@
 #include "query_service/cli/human_output.h"
 #include "query_service/cli/json_output.h"
 #include "query_service/cli/predict_request.h"
+#include "query_service/cli/recommend_args.h"
 #include "query_service/cli/track_args.h"
 
 namespace cratedig::cli {
@@ -78,6 +79,11 @@ int RunSearch(const CommandContext& ctx) {
     v1::SearchRequest request;
     request.set_query(query);
     request.set_k(ctx.options.k);
+    request.set_offset(ctx.options.offset);
+    if (v1::TrackFilter filter = TrackFilterFromFlags(ctx.options.recommend);
+        filter.ByteSizeLong() > 0) {
+      *request.mutable_filter() = std::move(filter);
+    }
     absl::StatusOr<v1::SearchResponse> response =
         connection.Call<v1::SearchResponse>([&](auto* context, auto* reply) {
           return stub->Search(context, request, reply);

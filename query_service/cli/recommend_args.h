@@ -43,7 +43,12 @@ bool IsKnobName(absl::string_view name);
 /// daemon to check.
 void AddKnob(absl::string_view name, double value, v1::RecommendOptions* options);
 
-/// The options the flags ask for (track ids reduced to ids).
+/// The hard filter the flags ask for: --genre, --exclude_artist, --year_min, --year_max,
+/// --explicit and the --min_X / --max_X knobs. Recommend and Search both send it.
+v1::TrackFilter TrackFilterFromFlags(const RecommendFlags& flags);
+
+/// The options the flags ask for (track ids reduced to ids; the filter of
+/// TrackFilterFromFlags, absent when empty).
 v1::RecommendOptions RecommendOptionsFromFlags(const RecommendFlags& flags);
 
 }  // namespace cratedig::cli

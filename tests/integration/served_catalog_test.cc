@@ -676,7 +676,8 @@ TEST_F(ServedCatalogTest, CliJsonShapes) {
     std::vector<std::string> keys;
     for (const auto& [key, value] : r.items()) keys.push_back(key);
     EXPECT_THAT(keys, UnorderedElementsAre("track_id", "track_name", "artists", "album",
-                                           "genres", "distance"));
+                                           "genres", "distance", "relevance", "signal",
+                                           "matched_fields", "typos", "prefix", "exact"));
     EXPECT_TRUE(r["track_name"].is_string());
     EXPECT_TRUE(r["artists"].is_array());
     EXPECT_TRUE(r["album"].is_string());
@@ -742,6 +743,63 @@ TEST_F(ServedCatalogTest, CliJsonShapes) {
   EXPECT_THAT(human.out,
               HasSubstr(absl::StrCat("serving snapshot ", snapshot().version())));
   Cli({"search"}, "", 2);  // usage error: no query
+}
+
+TEST_F(ServedCatalogTest, SearchPagesAndFiltersThroughTheCli) {
+  // Pages: --offset=5 --k=5 is ranks 6..10 of k=10.
+  v1::SearchResponse ten;
+  ASSERT_TRUE(Search("love", 10, &ten).ok());
+  ASSERT_EQ(ten.results_size(), 10);
+  Json first = ParseJson(Cli({"--json", "--k=5", "search", "love"}).out);
+  Json second = ParseJson(Cli({"--json", "--k=5", "--offset=5", "search", "love"}).out);
+  std::vector<std::string> ids = Ids(ten.results());
+  EXPECT_EQ(JsonIds(first["results"]),
+            std::vector<std::string>(ids.begin(), ids.begin() + 5));
+  EXPECT_EQ(JsonIds(second["results"]),
+            std::vector<std::string>(ids.begin() + 5, ids.end()));
+
+  // What found each result, as queryd said.
+  for (int i = 0; i < 5; ++i) {
+    const v1::ScoredTrack& r = ten.results(i);
+    const Json& j = first["results"][i];
+    const char* signal = r.signal() == v1::SEARCH_SIGNAL_LEXICAL  ? "lexical"
+                         : r.signal() == v1::SEARCH_SIGNAL_VECTOR ? "vector"
+                                                                  : "lexical+vector";
+    EXPECT_EQ(j["signal"], signal);
+    EXPECT_EQ(j["matched_fields"].size(), static_cast<size_t>(r.matched_fields_size()));
+    EXPECT_EQ(j["typos"], r.typos());
+    EXPECT_EQ(j["prefix"], r.prefix());
+    EXPECT_EQ(j["exact"], r.exact());
+    EXPECT_NEAR(j["relevance"].get<double>(), r.relevance(), 1e-5);
+  }
+  EXPECT_THAT(first["results"][0]["matched_fields"].dump(), HasSubstr("title"));
+
+  // Filters: every result passes them, checked on the snapshot.
+  Json fast = ParseJson(
+      Cli({"--json", "--k=20", "search", "--min_tempo=120", "--explicit=false", "love"})
+          .out);
+  ASSERT_FALSE(fast["results"].empty());
+  for (const Json& x : fast["results"]) {
+    const v1::Track& t = snapshot().track(PositionOf(x["track_id"].get<std::string>()));
+    EXPECT_GE(t.audio_features().tempo(), 120) << x.dump();
+    EXPECT_FALSE(t.explicit_()) << x.dump();
+  }
+  const std::string genre = snapshot().track(PositionOf(kLithium)).genres(0);
+  Json genre_only =
+      ParseJson(Cli({"--json", "--k=50", "--genre=" + genre, "search", "love"}).out);
+  ASSERT_FALSE(genre_only["results"].empty());
+  for (const Json& x : genre_only["results"]) {
+    EXPECT_THAT(x["genres"].dump(), HasSubstr(genre)) << x.dump();
+  }
+  // Released in a year no track of the fixture has: nothing.
+  Json none = ParseJson(Cli({"--json", "--year_min=2000", "search", "love"}).out);
+  EXPECT_TRUE(none["results"].empty()) << none.dump();
+
+  // Bad paging and filters: INVALID_ARGUMENT from queryd naming the field.
+  CommandResult bad = Cli({"search", "--offset=-1", "love"}, "", 1);
+  EXPECT_THAT(bad.err, HasSubstr("offset"));
+  bad = Cli({"search", "--min_energy=2", "love"}, "", 1);
+  EXPECT_THAT(bad.err, HasSubstr("energy"));
 }
 
 TEST_F(ServedCatalogTest, RecommendKnobsThroughQuerydAndTheCli) {
