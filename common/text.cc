@@ -88,6 +88,10 @@ bool IsWordChar(UChar32 c) {
   }
 }
 
+// ASCII, typographic and modifier-letter apostrophes. U+02BC is a letter to Unicode, but
+// people use it as an apostrophe; it is never part of a normalised word.
+bool IsApostrophe(UChar32 c) { return c == u'\'' || c == 0x2019 || c == 0x02BC; }
+
 // Drops marks and collapses every run of non-word characters into one inner space.
 icu::UnicodeString StripMarksAndSeparators(const icu::UnicodeString& decomposed) {
   icu::UnicodeString out;
@@ -96,10 +100,19 @@ icu::UnicodeString StripMarksAndSeparators(const icu::UnicodeString& decomposed)
     const UChar32 c = decomposed.char32At(i);
     i += U16_LENGTH(c);
     if (IsDroppedMark(c)) continue;
-    // An apostrophe inside a word joins it ("don't" -> "dont"), as people type it either
-    // way.
-    if ((c == u'\'' || c == 0x2019 || c == 0x02BC) && !out.isEmpty() && !pending_space &&
-        i < decomposed.length() && IsWordChar(decomposed.char32At(i))) {
+    if (IsApostrophe(c)) {
+      // Apostrophes inside a word join it ("don't" -> "dont"), as people type it either
+      // way; elsewhere they separate words. The output never holds one, so normalising
+      // twice changes nothing.
+      int32_t next = i;
+      while (next < decomposed.length() && (IsApostrophe(decomposed.char32At(next)) ||
+                                            IsDroppedMark(decomposed.char32At(next)))) {
+        next += U16_LENGTH(decomposed.char32At(next));
+      }
+      const bool inside_word = !out.isEmpty() && !pending_space &&
+                               next < decomposed.length() &&
+                               IsWordChar(decomposed.char32At(next));
+      if (!inside_word) pending_space = !out.isEmpty();
       continue;
     }
     if (!IsWordChar(c)) {

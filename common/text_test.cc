@@ -130,6 +130,19 @@ TEST(NormalizeTextTest, ApostrophesInsideWordsJoinThem) {
   EXPECT_EQ(*NormalizeText("Don\u2019t"), "dont");
   EXPECT_EQ(*NormalizeText("'Til Tuesday'"), "til tuesday");
   EXPECT_EQ(*NormalizeText("rock 'n' roll"), "rock n roll");
+  EXPECT_EQ(*NormalizeText("Don\u02BCt \u02BCbout"), "dont bout");
+}
+
+// A run of mixed apostrophes inside a word once joined differently on the second pass
+// (the modifier letter apostrophe U+02BC counted as a letter before an ASCII one).
+TEST(NormalizeTextTest, IsIdempotentAroundApostropheRuns) {
+  for (const char* text : {"x\u02BC's", "x'\u02BCs", "a\u2019\u02BC'b", "x\u02BC 's",
+                           "\u02BC'x", "x'\u0301s", "rock \u02BC\u02BCn' roll"}) {
+    absl::StatusOr<std::string> once = NormalizeText(text);
+    ASSERT_TRUE(once.ok()) << text;
+    EXPECT_EQ(*NormalizeText(*once), *once) << text;
+  }
+  EXPECT_EQ(*NormalizeText("x\u02BC's"), "xs");
 }
 
 TEST(CoreTitleTest, DropsVersionSuffixes) {
