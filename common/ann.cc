@@ -501,6 +501,15 @@ absl::StatusOr<std::vector<float>> AnnIndex::Vector(int64_t label) const {
 
 int64_t AnnIndex::size() const { return static_cast<int64_t>(index_->cur_element_count); }
 
+bool AnnIndex::LabelsBelow(int64_t n) const {
+  if (n <= 0) return index_->cur_element_count == 0;
+  const auto limit = static_cast<hnswlib::labeltype>(n);
+  for (hnswlib::tableint i = 0; i < index_->cur_element_count; ++i) {
+    if (index_->getExternalLabel(i) >= limit) return false;
+  }
+  return true;
+}
+
 std::vector<Neighbor> ExactSearch(const float* query, const std::vector<float>& rows,
                                   int dim, int k, const LabelFilter& filter,
                                   const std::vector<int64_t>* labels) {

@@ -88,6 +88,9 @@ class AnnIndex {
 
   int dim() const { return dim_; }
   int64_t size() const;
+  /// True when every stored label is in [0, n): a loader checks that an index read from
+  /// disk only names rows that exist.
+  bool LabelsBelow(int64_t n) const;
 
  private:
   AnnIndex(int dim, std::unique_ptr<hnswlib::SpaceInterface<float>> space,

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include "common/ann.h"
 #include "common/snapshot.h"
 #include "common/testing/synthetic_catalog.h"
 #include "gtest/gtest.h"
@@ -220,6 +221,41 @@ TEST_F(QueryEngineTest, LoadWithoutChecksumsStillChecksSizesAndFormat) {
   EXPECT_EQ(Snapshot::Load(copy, false).status().code(), absl::StatusCode::kDataLoss);
   std::filesystem::resize_file(copy + "/audio.hnsw", 1000);
   EXPECT_EQ(Snapshot::Load(copy, false).status().code(), absl::StatusCode::kDataLoss);
+}
+
+// An index whose labels pass every size and checksum check but name a row beyond the
+// track table (found by the snapshot fuzzer) is refused at load, never read out of
+// bounds.
+TEST_F(QueryEngineTest, LoadRefusesIndexLabelsBeyondTheTrackTable) {
+  const std::string copy = *root_ + "/label_beyond";
+  std::filesystem::copy(*root_ + "/000001", copy);
+  const v1::IndexInfo& info = snapshot().manifest().recommend_index();
+  const int dim = snapshot().audio_index().dim();
+  auto index = AnnIndex::Create(dim, info.elements(), AnnParams{});
+  ASSERT_TRUE(index.ok()) << index.status();
+  std::vector<float> v(dim, 0.0f);
+  for (int64_t i = 0; i < info.elements(); ++i) {
+    v.assign(dim, 0.0f);
+    v[i % dim] = 1.0f;
+    const int64_t label = i + 1 < info.elements() ? i : snapshot().size();
+    ASSERT_TRUE((*index)->Add(label, v.data()).ok());
+  }
+  ASSERT_TRUE((*index)->Save(copy + "/" + info.file()).ok());
+  auto manifest = ReadManifest(copy);
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  for (v1::SnapshotFile& f : *manifest->mutable_files()) {
+    auto crc = FileCrc32(copy + "/" + f.name());
+    ASSERT_TRUE(crc.ok()) << crc.status();
+    f.set_crc32(crc->first);
+    f.set_size_bytes(crc->second);
+  }
+  ASSERT_TRUE(
+      WriteFileDurably(copy + "/" + kManifestFileName, manifest->SerializeAsString())
+          .ok());
+  auto loaded = Snapshot::Load(copy);
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss) << loaded.status();
+  EXPECT_NE(loaded.status().message().find("beyond"), std::string::npos)
+      << loaded.status();
 }
 
 }  // namespace

@@ -198,6 +198,12 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string
                                               " tracks"));
     }
   }
+  // A label is a row of the track table; one beyond it would be read out of bounds.
+  if (!(*text)->LabelsBelow(n) || !(*audio)->LabelsBelow(n)) {
+    return absl::DataLossError(absl::StrCat("snapshot ", manifest->version(),
+                                            ": an index names a track beyond the ", n,
+                                            " in tracks.binpb"));
+  }
   (*audio)->SetEf(manifest->recommend_index().ef_search());
   if (manifest->has_lexical_index()) {
     auto lexical = LoadLexicalIndex(dir, manifest->lexical_index(), *snapshot->table_);
