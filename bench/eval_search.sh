@@ -5,6 +5,7 @@
 #
 #   bench/eval_search.sh [BUILD_DIR] [eval_search flags...]   (default build dir: build)
 #   EXCLUDE=tidytuesday bench/eval_search.sh                   the catalogs of CATALOGS.md only
+#   TRAINER_FLAGS="--text_vectors=fasttext" bench/eval_search.sh   other trainerd flags
 #
 # docs/search-quality.md quotes its output.
 set -euo pipefail
@@ -28,7 +29,8 @@ listening() {  # FILE: waits for "listening on ADDR" and prints ADDR
   for _ in $(seq 300); do grep -q '^listening on' "$1" && break; sleep 0.1; done
   sed -n 's/^listening on //p' "$1"
 }
-"$bin/trainerd" --listen=127.0.0.1:0 --data_dir="$work/trainer" >"$work/trainerd.out" 2>"$work/trainerd.log" &
+# shellcheck disable=SC2086  # TRAINER_FLAGS is a list of flags
+"$bin/trainerd" --listen=127.0.0.1:0 --data_dir="$work/trainer" ${TRAINER_FLAGS:-} >"$work/trainerd.out" 2>"$work/trainerd.log" &
 trainer=$(listening "$work/trainerd.out")
 
 files=()

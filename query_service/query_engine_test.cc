@@ -83,7 +83,7 @@ std::vector<v1::Track>* QueryEngineTest::tracks_ = nullptr;
 std::shared_ptr<const Snapshot>* QueryEngineTest::snapshot_ = nullptr;
 
 TEST_F(QueryEngineTest, SearchDistanceIsTheNameVectorDistance) {
-  const TextEmbedder& embedder = snapshot().embedder();
+  const NameEmbedder& embedder = snapshot().embedder();
   for (const char* q :
        {"money", "love night", "dance fire", "blue moon", "summer road 12"}) {
     auto results = Search(snapshot(), q, 10);

@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/lexical_index.h"
+#include "common/text.h"
 #include "query_service/query_engine.h"
 #include "query_service/track_filter.h"
 
@@ -91,9 +92,14 @@ absl::StatusOr<std::vector<SearchResult>> Search(const Snapshot& snapshot,
     return absl::InvalidArgumentError(
         absl::StrCat("query must be at most ", kMaxQueryChars, " characters"));
   }
-  if (std::all_of(vector->begin(), vector->end(), [](float x) { return x == 0; })) {
+  // A query without words is an error; one whose words have no vector (word vectors that
+  // do not know them) is searched by the lexical index alone.
+  auto words = TextWords(query);
+  if (!words.ok() || words->empty()) {
     return absl::InvalidArgumentError("query must contain a letter or a digit");
   }
+  const bool has_vector =
+      std::any_of(vector->begin(), vector->end(), [](float x) { return x != 0; });
   std::optional<TrackFilter> bound;
   if (filter != nullptr) {
     auto created = TrackFilter::Create(*filter, snapshot.columns(), "filter");
@@ -123,10 +129,12 @@ absl::StatusOr<std::vector<SearchResult>> Search(const Snapshot& snapshot,
   }
   const AnnIndex& index = snapshot.text_index();
   // The vector ranking only adds to the lexical one: twice the fetch is breadth enough.
-  auto nearest = index.Search(vector->data(), fetch, 2 * fetch, keep);
-  if (!nearest.ok()) return nearest.status();
   std::vector<int64_t> vector_positions;
-  for (const Neighbor& n : *nearest) vector_positions.push_back(n.label);
+  if (has_vector) {
+    auto nearest = index.Search(vector->data(), fetch, 2 * fetch, keep);
+    if (!nearest.ok()) return nearest.status();
+    for (const Neighbor& n : *nearest) vector_positions.push_back(n.label);
+  }
 
   std::vector<SearchResult> fused =
       Fuse(lexical_positions, exact, complete, vector_positions);
@@ -139,6 +147,7 @@ absl::StatusOr<std::vector<SearchResult>> Search(const Snapshot& snapshot,
       r.typos = it->second.typos;
       r.prefix = it->second.prefixes > 0;
     }
+    if (!has_vector) continue;
     auto distance = index.Distance(r.position, vector->data());
     r.distance = distance.ok() ? std::clamp(*distance, 0.0f, 2.0f) : 2.0f;
   }

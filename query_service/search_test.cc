@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -185,6 +186,46 @@ TEST_F(SearchTest, FiltersByGenreYearAndExplicit) {
   filter.set_year_max(2010);
   EXPECT_EQ(Search(s, "love", 5, 0, &filter).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Word vectors read from a file: "dollars" is in no title, but its vector is near
+// "cash", so the vector side finds the cash titles; the query daemon embeds the query
+// with the vectors the snapshot carries.
+TEST(WordVectorSearchTest, MeaningFromAVectorsFile) {
+  const std::string root =
+      ::testing::TempDir() + "/word_vector_search_test." + std::to_string(::getpid());
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root);
+  const std::string file = root + "/vectors.vec";
+  {
+    std::ofstream out(file);
+    out << "4 3\ndollars 0.95 0.05 0\ncash 1 0 0\nlove 0 1 0\nrain 0 0 1\n";
+  }
+  trainer::BuildOptions options;
+  options.text_vectors = trainer::TextVectors::kFile;
+  options.word_vectors_file = file;
+  options.word_vectors_max_words = 1;  // dollars; cash, love and rain are in titles
+  auto manifest = trainer::BuildSnapshot(testing::SyntheticTracks(300), {}, options,
+                                         root + "/snapshots", "000001");
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  EXPECT_EQ(manifest->preprocessing().text_embedder(), "word-vectors-mean-v1");
+  EXPECT_EQ(manifest->word_vectors().words(), 4);
+  EXPECT_EQ(manifest->word_vectors().source(), "file:vectors.vec");
+  auto snapshot = Snapshot::Load(root + "/snapshots/000001");
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  auto results = Search(**snapshot, "dollars", 5);
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 5u);
+  for (const SearchResult& r : *results) {
+    const std::string& name = (*snapshot)->track(r.position).name();
+    EXPECT_TRUE(r.vector && !r.lexical) << name;
+    EXPECT_NE(name.find("cash"), std::string::npos) << name;
+  }
+  // Words without a vector and without a lexical match: an empty answer, not an error.
+  auto unknown = Search(**snapshot, "zzzzzz", 5);
+  ASSERT_TRUE(unknown.ok()) << unknown.status();
+  EXPECT_TRUE(unknown->empty());
+  std::filesystem::remove_all(root);
 }
 
 TEST(FuseTest, ExactLexicalFirstThenReciprocalRankFusion) {

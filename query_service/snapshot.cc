@@ -141,6 +141,33 @@ absl::StatusOr<std::unique_ptr<LexicalIndex>> LoadLexicalIndex(
   return std::make_unique<LexicalIndex>(std::move(*index));
 }
 
+// The embedder the manifest names: the hashed one from its IDF table, or the word vectors
+// of its word vectors file.
+absl::StatusOr<std::unique_ptr<const NameEmbedder>> LoadEmbedder(
+    const std::string& dir, const v1::SnapshotManifest& manifest) {
+  const v1::Preprocessing& p = manifest.preprocessing();
+  if (p.text_embedder() == TextEmbedder::kId) {
+    auto embedder = TextEmbedder::FromIdf({p.text_idf().begin(), p.text_idf().end()});
+    if (!embedder.ok()) return embedder.status();
+    return std::make_unique<const TextEmbedder>(std::move(*embedder));
+  }
+  if (p.text_embedder() == WordVectors::kId) {
+    v1::WordVectors proto;
+    const std::string path = absl::StrCat(dir, "/", manifest.word_vectors().file());
+    if (manifest.word_vectors().file().empty() || !ReadMessage(path, &proto)) {
+      return absl::DataLossError(absl::StrCat("word vectors ", path, " cannot be read"));
+    }
+    auto vectors = WordVectors::FromProto(proto);
+    if (!vectors.ok()) {
+      return absl::DataLossError(absl::StrCat(path, ": ", vectors.status().message()));
+    }
+    return std::make_unique<const WordVectors>(std::move(*vectors));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "snapshot ", manifest.version(), " uses text embedder '", p.text_embedder(),
+      "', this build knows '", TextEmbedder::kId, "' and '", WordVectors::kId, "'"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string& dir,
@@ -153,12 +180,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string
     return s;
   }
   const v1::Preprocessing& p = manifest->preprocessing();
-  if (p.text_embedder() != TextEmbedder::kId) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("snapshot ", manifest->version(), " uses text embedder '",
-                     p.text_embedder(), "', this build knows '", TextEmbedder::kId, "'"));
-  }
-  auto embedder = TextEmbedder::FromIdf({p.text_idf().begin(), p.text_idf().end()});
+  auto embedder = LoadEmbedder(dir, *manifest);
   if (!embedder.ok()) return embedder.status();
   auto features = FeatureModel::FromProto(p);
   if (!features.ok()) return features.status();
@@ -169,7 +191,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string
                                   manifest->recommend_index().elements());
   absl::StatusOr<std::unique_ptr<AnnIndex>> text, audio;
   std::thread text_loader([&] {
-    text = LoadIndex(dir, manifest->search_index(), snapshot->embedder_.dim(), listed);
+    text = LoadIndex(dir, manifest->search_index(), snapshot->embedder_->dim(), listed);
   });
   std::thread audio_loader([&] {
     audio = LoadIndex(dir, manifest->recommend_index(),

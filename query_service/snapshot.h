@@ -15,6 +15,7 @@
 #include "common/features.h"
 #include "common/lexical_index.h"
 #include "common/text_embedder.h"
+#include "common/word_vectors.h"
 #include "cratedig/v1/snapshot.pb.h"
 #include "google/protobuf/arena.h"
 #include "query_service/track_filter.h"
@@ -45,7 +46,9 @@ class Snapshot {
 
   const AnnIndex& text_index() const { return *text_index_; }
   const AnnIndex& audio_index() const { return *audio_index_; }
-  const TextEmbedder& embedder() const { return embedder_; }
+  /// What embeds a query for the search index: the hashed embedder or the snapshot's word
+  /// vectors, as the trainer embedded the names.
+  const NameEmbedder& embedder() const { return *embedder_; }
   /// The lexical index; null for snapshots written before it existed.
   const LexicalIndex* lexical_index() const { return lexical_.get(); }
   /// The vector a playlist track contributes to a recommendation query, in the
@@ -63,7 +66,8 @@ class Snapshot {
   const TrackColumns& columns() const { return columns_; }
 
  private:
-  Snapshot(v1::SnapshotManifest manifest, TextEmbedder embedder, FeatureModel features)
+  Snapshot(v1::SnapshotManifest manifest, std::unique_ptr<const NameEmbedder> embedder,
+           FeatureModel features)
       : manifest_(std::move(manifest)),
         embedder_(std::move(embedder)),
         features_(std::move(features)) {}
@@ -72,7 +76,7 @@ class Snapshot {
   // The track table lives on an arena: parsed in parallel, freed at once.
   std::unique_ptr<google::protobuf::Arena> arena_;
   v1::TrackTable* table_ = nullptr;
-  TextEmbedder embedder_;
+  std::unique_ptr<const NameEmbedder> embedder_;
   FeatureModel features_;
   TrackColumns columns_;
   absl::flat_hash_map<std::string, int64_t> by_id_;

@@ -22,7 +22,22 @@ ABSL_FLAG(int, keep_snapshots, 5, "Snapshots kept on disk (and available to roll
 ABSL_FLAG(absl::Duration, train_debounce, absl::Seconds(30),
           "Build and publish a snapshot by itself once new data has been quiet this long "
           "(at the latest 10 times this long after the first change); 0 turns it off");
-ABSL_FLAG(int, text_dim, 256, "Width of the track-name vectors");
+ABSL_FLAG(std::string, text_vectors, "hashed",
+          "What Search's name vectors are made of: hashed (words and trigrams), fasttext "
+          "(word vectors learned from the catalog's titles and album names) or file "
+          "(word vectors read from --word_vectors_file)");
+ABSL_FLAG(int, text_dim, 256, "Width of the hashed track-name vectors");
+ABSL_FLAG(std::string, word_vectors_file, "",
+          "--text_vectors=file: a fastText .vec or GloVe .txt word vectors file");
+ABSL_FLAG(int64_t, word_vectors_max_words, 50000,
+          "--text_vectors=file: the file's first (most frequent) words kept besides the "
+          "words of the catalog's titles");
+ABSL_FLAG(int, word_vectors_dim, 64, "--text_vectors=fasttext: vector dimension");
+ABSL_FLAG(int, word_vectors_epochs, 10, "--text_vectors=fasttext: training epochs");
+ABSL_FLAG(
+    int, word_vectors_buckets, 32768,
+    "--text_vectors=fasttext: hash buckets of the character 3..5-gram vectors that "
+    "give unseen query words a vector (0: none; buckets x dim floats per snapshot)");
 ABSL_FLAG(double, min_genre_share, 0.01,
           "Genres held by a smaller share of tracks are left out of the feature vectors");
 ABSL_FLAG(int, hnsw_m, 16, "hnswlib graph degree M of both indexes");
@@ -73,6 +88,30 @@ int main(int argc, char** argv) {
   options.train_debounce =
       std::max(absl::GetFlag(FLAGS_train_debounce), absl::ZeroDuration());
   options.build.text_dim = absl::GetFlag(FLAGS_text_dim);
+  const std::string text_vectors = absl::GetFlag(FLAGS_text_vectors);
+  if (text_vectors == "hashed") {
+    options.build.text_vectors = cratedig::trainer::TextVectors::kHashed;
+  } else if (text_vectors == "fasttext") {
+    options.build.text_vectors = cratedig::trainer::TextVectors::kFastText;
+  } else if (text_vectors == "file") {
+    options.build.text_vectors = cratedig::trainer::TextVectors::kFile;
+  } else {
+    CD_LOG(ERROR) << "--text_vectors must be hashed, fasttext or file, got '"
+                  << text_vectors << "'";
+    return 2;
+  }
+  options.build.word_vectors_file = absl::GetFlag(FLAGS_word_vectors_file);
+  if ((text_vectors == "file") == options.build.word_vectors_file.empty()) {
+    CD_LOG(ERROR)
+        << "--word_vectors_file goes with --text_vectors=file, and only with it";
+    return 2;
+  }
+  options.build.word_vectors_max_words = absl::GetFlag(FLAGS_word_vectors_max_words);
+  options.build.word_vectors.dim = absl::GetFlag(FLAGS_word_vectors_dim);
+  options.build.word_vectors.epochs = absl::GetFlag(FLAGS_word_vectors_epochs);
+  options.build.word_vectors.buckets = absl::GetFlag(FLAGS_word_vectors_buckets);
+  if (options.build.word_vectors.buckets == 0) options.build.word_vectors.max_n = 0;
+  options.build.word_vectors.threads = absl::GetFlag(FLAGS_build_threads);
   options.build.min_genre_share = absl::GetFlag(FLAGS_min_genre_share);
   options.build.threads = absl::GetFlag(FLAGS_build_threads);
   options.build.m = absl::GetFlag(FLAGS_hnsw_m);

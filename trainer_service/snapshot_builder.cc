@@ -2,18 +2,24 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/ann.h"
 #include "common/features.h"
 #include "common/lexical_index.h"
+#include "common/logging.h"
 #include "common/parallel.h"
 #include "common/snapshot.h"
+#include "common/text.h"
 #include "common/text_embedder.h"
 #include "common/track_ids.h"
+#include "common/word_vectors.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl.h"
 #include "google/protobuf/wire_format_lite.h"
@@ -25,6 +31,7 @@ constexpr char kTracksFile[] = "tracks.binpb";
 constexpr char kTextIndexFile[] = "text.hnsw";
 constexpr char kAudioIndexFile[] = "audio.hnsw";
 constexpr char kLexicalIndexFile[] = "lexical.binpb";
+constexpr char kWordVectorsFile[] = "words.binpb";
 
 // Vectors to index: labels and their rows, row-major, or (when `fill` is set) a function
 // that computes the row of labels[i] and returns false to leave it out.
@@ -62,7 +69,7 @@ absl::StatusOr<v1::IndexInfo> BuildIndex(const Rows& rows, int dim, const BuildO
 // (zero vectors) are left out.
 // `labels` must outlive the returned rows.
 Rows EmbedNames(const std::vector<v1::Track>& tracks, const std::vector<int64_t>& labels,
-                const TextEmbedder& embedder) {
+                const NameEmbedder& embedder) {
   Rows rows;
   rows.labels = labels;
   rows.fill = [&tracks, &embedder, &labels](size_t i, float* row) {
@@ -74,6 +81,38 @@ Rows EmbedNames(const std::vector<v1::Track>& tracks, const std::vector<int64_t>
     return true;
   };
   return rows;
+}
+
+// The word vectors options ask for: learned from the titles and album names of the
+// indexed tracks, or read from a file keeping the words of the titles and the file's
+// first word_vectors_max_words.
+absl::StatusOr<WordVectors> MakeWordVectors(const std::vector<v1::Track>& tracks,
+                                            const std::vector<int64_t>& indexed,
+                                            const BuildOptions& options) {
+  if (options.text_vectors == TextVectors::kFastText) {
+    std::vector<std::string> texts;
+    texts.reserve(2 * indexed.size());
+    for (int64_t i : indexed) {
+      texts.push_back(tracks[i].name());
+      if (!tracks[i].album().name().empty()) texts.push_back(tracks[i].album().name());
+    }
+    return LearnWordVectors(texts, options.word_vectors);
+  }
+  absl::flat_hash_set<std::string> catalog_words;
+  for (int64_t i : indexed) {
+    absl::StatusOr<std::vector<std::string>> words = TextWords(tracks[i].name());
+    if (words.ok()) catalog_words.insert(words->begin(), words->end());
+  }
+  return WordVectors::ReadTextFile(
+      options.word_vectors_file, [&](absl::string_view word, int64_t rank) {
+        return rank < options.word_vectors_max_words || catalog_words.contains(word);
+      });
+}
+
+std::string WordVectorsSource(const BuildOptions& options) {
+  if (options.text_vectors == TextVectors::kFastText) return "fasttext";
+  return absl::StrCat(
+      "file:", std::filesystem::path(options.word_vectors_file).filename().string());
 }
 
 absl::Status WriteMessage(const google::protobuf::Message& message,
@@ -283,7 +322,6 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
   FeatureOptions feature_options = options.features;
   feature_options.min_genre_share = options.min_genre_share;
   FeatureModel features = FeatureModel::Fit(fit_tracks, feature_options);
-  TextEmbedder embedder = TextEmbedder::Fit(names, options.text_dim);
 
   v1::TrackTable table;
   Rows text_rows, audio_rows;
@@ -299,6 +337,22 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
     }
     if (recommendable) audio_rows.labels.push_back(i);
   }
+  std::optional<TextEmbedder> hashed;
+  std::optional<WordVectors> word_vectors;
+  if (options.text_vectors == TextVectors::kHashed) {
+    hashed = TextEmbedder::Fit(names, options.text_dim);
+  } else {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<WordVectors> made = MakeWordVectors(tracks, named, options);
+    if (!made.ok()) return made.status();
+    word_vectors = std::move(*made);
+    CD_LOG(INFO) << "word vectors " << WordVectorsSource(options)
+                 << " words=" << word_vectors->words() << " dim=" << word_vectors->dim()
+                 << " subword_buckets=" << word_vectors->subword_buckets()
+                 << " ms=" << absl::ToInt64Milliseconds(absl::Now() - start);
+  }
+  const NameEmbedder& embedder =
+      hashed ? static_cast<const NameEmbedder&>(*hashed) : *word_vectors;
   text_rows = EmbedNames(tracks, named, embedder);
   if (auto s = cancelled(); !s.ok()) return s;
   // The recommendation vectors: content features blended with the playlist co-occurrence
@@ -344,14 +398,29 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
   v1::Preprocessing* p = manifest.mutable_preprocessing();
   features.ToProto(p);
   p->set_text_dim(embedder.dim());
-  *p->mutable_text_idf() = {embedder.idf().begin(), embedder.idf().end()};
-  p->set_text_embedder(TextEmbedder::kId);
+  std::vector<std::string> files = {kTracksFile, kTextIndexFile, kAudioIndexFile,
+                                    kLexicalIndexFile};
+  if (hashed) {
+    *p->mutable_text_idf() = {hashed->idf().begin(), hashed->idf().end()};
+    p->set_text_embedder(TextEmbedder::kId);
+  } else {
+    p->set_text_embedder(WordVectors::kId);
+    v1::WordVectors proto;
+    word_vectors->ToProto(&proto);
+    if (auto s = WriteMessage(proto, writer->PathOf(kWordVectorsFile)); !s.ok()) return s;
+    v1::WordVectorsInfo* info = manifest.mutable_word_vectors();
+    info->set_file(kWordVectorsFile);
+    info->set_source(WordVectorsSource(options));
+    info->set_words(word_vectors->words());
+    info->set_dim(word_vectors->dim());
+    info->set_subword_buckets(word_vectors->subword_buckets());
+    files.push_back(kWordVectorsFile);
+  }
   *manifest.mutable_counts() = counts;
   if (cooccurrence.has_value()) *manifest.mutable_cooccurrence() = *cooccurrence;
   manifest.set_created_at_ms(absl::ToUnixMillis(absl::Now()));
   manifest.set_builder(absl::StrCat("cratedig ", CRATEDIG_VERSION));
-  auto dir = writer->Commit(
-      {kTracksFile, kTextIndexFile, kAudioIndexFile, kLexicalIndexFile}, manifest);
+  auto dir = writer->Commit(files, manifest);
   if (!dir.ok()) return dir.status();
   return ReadManifest(*dir);
 }

@@ -17,12 +17,30 @@
 #include "cratedig/v1/snapshot.pb.h"
 #include "cratedig/v1/track.pb.h"
 #include "trainer_service/cooccurrence.h"
+#include "trainer_service/word_vector_learner.h"
 
 namespace cratedig::trainer {
 
+/// What the Search index's name vectors are made of.
+enum class TextVectors {
+  /// Hashed words and character trigrams weighted by IDF (common/text_embedder).
+  kHashed,
+  /// The mean of word vectors learned from the catalog with fastText.
+  kFastText,
+  /// The mean of word vectors read from BuildOptions::word_vectors_file.
+  kFile,
+};
+
 struct BuildOptions {
+  TextVectors text_vectors = TextVectors::kHashed;
   /// Width of the hashed track-name vectors.
   int text_dim = 256;
+  /// kFastText: how the vectors are learned.
+  WordVectorOptions word_vectors;
+  /// kFile: a fastText .vec or GloVe .txt file, and how many of its first (most frequent)
+  /// words are kept besides the words of the catalog's titles.
+  std::string word_vectors_file;
+  int64_t word_vectors_max_words = 50000;
   /// Genres held by fewer tracks than this share are dropped from the one-hot block.
   double min_genre_share = 0.01;
   /// Feature weights and genre representation (min_genre_share above wins over the one
