@@ -46,6 +46,22 @@ uint32_t WordVectors::SubwordHash(absl::string_view subword) {
   return h;
 }
 
+void WordVectors::Center(int dim, std::vector<float>* words,
+                         std::vector<float>* subwords) {
+  const size_t rows = dim > 0 ? words->size() / dim : 0;
+  if (rows == 0) return;
+  std::vector<double> mean(dim, 0.0);
+  for (size_t r = 0; r < rows; ++r) {
+    for (int d = 0; d < dim; ++d) mean[d] += (*words)[r * dim + d];
+  }
+  for (double& x : mean) x /= static_cast<double>(rows);
+  for (std::vector<float>* m : {words, subwords}) {
+    for (size_t i = 0; i < m->size(); ++i) {
+      (*m)[i] = static_cast<float>((*m)[i] - mean[i % dim]);
+    }
+  }
+}
+
 absl::StatusOr<WordVectors> WordVectors::Create(int dim, std::vector<std::string> words,
                                                 std::vector<float> vectors,
                                                 int subword_min, int subword_max,
@@ -236,6 +252,37 @@ absl::StatusOr<std::vector<float>> WordVectors::Embed(absl::string_view text) co
   if (norm == 0.0) return out;
   norm = std::sqrt(norm);
   for (int d = 0; d < dim_; ++d) out[d] = static_cast<float>(sum[d] / norm);
+  return out;
+}
+
+absl::StatusOr<HashedAndWordVectors> HashedAndWordVectors::Create(TextEmbedder hashed,
+                                                                  WordVectors words,
+                                                                  double blend) {
+  if (!(blend > 0.0 && blend < 1.0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("word vectors blend ", blend, " is outside (0, 1)"));
+  }
+  return HashedAndWordVectors(std::move(hashed), std::move(words), blend);
+}
+
+absl::StatusOr<std::vector<float>> HashedAndWordVectors::Embed(
+    absl::string_view text) const {
+  absl::StatusOr<std::vector<float>> h = hashed_.Embed(text);
+  if (!h.ok()) return h.status();
+  absl::StatusOr<std::vector<float>> w = words_.Embed(text);
+  if (!w.ok()) return w.status();
+  const double a = std::sqrt(1.0 - blend_), b = std::sqrt(blend_);
+  std::vector<double> joined;
+  joined.reserve(h->size() + w->size());
+  for (float x : *h) joined.push_back(a * x);
+  for (float x : *w) joined.push_back(b * x);
+  double norm = 0.0;
+  for (double x : joined) norm += x * x;
+  std::vector<float> out(joined.size(), 0.0f);
+  if (norm == 0.0) return out;
+  norm = std::sqrt(norm);
+  for (size_t i = 0; i < joined.size(); ++i)
+    out[i] = static_cast<float>(joined[i] / norm);
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -63,6 +64,13 @@ class WordVectors final : public NameEmbedder {
   /// a zero vector when no word has a vector.
   absl::StatusOr<std::vector<float>> Embed(absl::string_view text) const override;
 
+  /// Subtracts the mean of the `words` rows (dim wide) from every row of `words` and of
+  /// `subwords`: vectors learned from a corpus as small as a catalog share a large common
+  /// direction that makes every name look alike (cosine distances of 0.01); without it
+  /// cosine compares what differs. A word built from subwords shifts alike, being their
+  /// mean. The learner applies it; vectors read from a file are kept as given.
+  static void Center(int dim, std::vector<float>* words, std::vector<float>* subwords);
+
   /// fastText's hash of a subword (FNV-1a 32 over signed bytes), exposed for tests.
   static uint32_t SubwordHash(absl::string_view subword);
 
@@ -76,6 +84,32 @@ class WordVectors final : public NameEmbedder {
   int subword_min_ = 0;
   int subword_max_ = 0;
   std::vector<float> subword_vectors_;
+};
+
+/// The hashed name vector and the word vector side by side, [sqrt(1 - blend) * hashed,
+/// sqrt(blend) * words], at unit length: cosine is then (1 - blend) times the hashed
+/// cosine (shared words and spelling) plus blend times the word vectors' (meaning).
+class HashedAndWordVectors final : public NameEmbedder {
+ public:
+  static constexpr const char* kId = "hashed-and-word-vectors-v1";
+
+  /// InvalidArgument unless 0 < blend < 1.
+  static absl::StatusOr<HashedAndWordVectors> Create(TextEmbedder hashed,
+                                                     WordVectors words, double blend);
+
+  int dim() const override { return hashed_.dim() + words_.dim(); }
+  absl::StatusOr<std::vector<float>> Embed(absl::string_view text) const override;
+
+  const TextEmbedder& hashed() const { return hashed_; }
+  const WordVectors& words() const { return words_; }
+  double blend() const { return blend_; }
+
+ private:
+  HashedAndWordVectors(TextEmbedder hashed, WordVectors words, double blend)
+      : hashed_(std::move(hashed)), words_(std::move(words)), blend_(blend) {}
+  TextEmbedder hashed_;
+  WordVectors words_;
+  double blend_;
 };
 
 }  // namespace cratedig

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/testing/synthetic_catalog.h"
@@ -201,30 +202,41 @@ TEST(WordVectorSearchTest, MeaningFromAVectorsFile) {
     std::ofstream out(file);
     out << "4 3\ndollars 0.95 0.05 0\ncash 1 0 0\nlove 0 1 0\nrain 0 0 1\n";
   }
-  trainer::BuildOptions options;
-  options.text_vectors = trainer::TextVectors::kFile;
-  options.word_vectors_file = file;
-  options.word_vectors_max_words = 1;  // dollars; cash, love and rain are in titles
-  auto manifest = trainer::BuildSnapshot(testing::SyntheticTracks(300), {}, options,
-                                         root + "/snapshots", "000001");
-  ASSERT_TRUE(manifest.ok()) << manifest.status();
-  EXPECT_EQ(manifest->preprocessing().text_embedder(), "word-vectors-mean-v1");
-  EXPECT_EQ(manifest->word_vectors().words(), 4);
-  EXPECT_EQ(manifest->word_vectors().source(), "file:vectors.vec");
-  auto snapshot = Snapshot::Load(root + "/snapshots/000001");
-  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
-  auto results = Search(**snapshot, "dollars", 5);
-  ASSERT_TRUE(results.ok()) << results.status();
-  ASSERT_EQ(results->size(), 5u);
-  for (const SearchResult& r : *results) {
-    const std::string& name = (*snapshot)->track(r.position).name();
-    EXPECT_TRUE(r.vector && !r.lexical) << name;
-    EXPECT_NE(name.find("cash"), std::string::npos) << name;
+  // Word vectors alone, then side by side with the hashed vectors.
+  for (const auto& [blend, id] :
+       {std::pair<double, std::string>{1.0, "word-vectors-mean-v1"},
+        {0.5, "hashed-and-word-vectors-v1"}}) {
+    SCOPED_TRACE(id);
+    trainer::BuildOptions options;
+    options.text_vectors = trainer::TextVectors::kFile;
+    options.word_vectors_file = file;
+    options.word_vectors_max_words = 1;  // dollars; cash, love and rain are in titles
+    options.word_vectors_blend = blend;
+    const std::string version = blend == 1.0 ? "000001" : "000002";
+    auto manifest = trainer::BuildSnapshot(testing::SyntheticTracks(300), {}, options,
+                                           root + "/snapshots", version);
+    ASSERT_TRUE(manifest.ok()) << manifest.status();
+    EXPECT_EQ(manifest->preprocessing().text_embedder(), id);
+    EXPECT_EQ(manifest->word_vectors().words(), 4);
+    EXPECT_EQ(manifest->word_vectors().source(), "file:vectors.vec");
+    auto snapshot = Snapshot::Load(root + "/snapshots/" + version);
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    EXPECT_EQ((*snapshot)->embedder().dim(), blend == 1.0 ? 3 : 256 + 3);
+    auto results = Search(**snapshot, "dollars", 5);
+    ASSERT_TRUE(results.ok()) << results.status();
+    ASSERT_EQ(results->size(), 5u);
+    for (const SearchResult& r : *results) {
+      const std::string& name = (*snapshot)->track(r.position).name();
+      EXPECT_TRUE(r.vector && !r.lexical) << name;
+      EXPECT_NE(name.find("cash"), std::string::npos) << name;
+    }
+    // Words without a vector and without a lexical match: no error.
+    auto unknown = Search(**snapshot, "zzzzzz", 5);
+    ASSERT_TRUE(unknown.ok()) << unknown.status();
+    if (blend == 1.0) {
+      EXPECT_TRUE(unknown->empty());
+    }
   }
-  // Words without a vector and without a lexical match: an empty answer, not an error.
-  auto unknown = Search(**snapshot, "zzzzzz", 5);
-  ASSERT_TRUE(unknown.ok()) << unknown.status();
-  EXPECT_TRUE(unknown->empty());
   std::filesystem::remove_all(root);
 }
 

@@ -151,21 +151,31 @@ absl::StatusOr<std::unique_ptr<const NameEmbedder>> LoadEmbedder(
     if (!embedder.ok()) return embedder.status();
     return std::make_unique<const TextEmbedder>(std::move(*embedder));
   }
+  if (p.text_embedder() != WordVectors::kId &&
+      p.text_embedder() != HashedAndWordVectors::kId) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "snapshot ", manifest.version(), " uses text embedder '", p.text_embedder(),
+        "', this build knows '", TextEmbedder::kId, "', '", WordVectors::kId, "' and '",
+        HashedAndWordVectors::kId, "'"));
+  }
+  v1::WordVectors proto;
+  const std::string path = absl::StrCat(dir, "/", manifest.word_vectors().file());
+  if (manifest.word_vectors().file().empty() || !ReadMessage(path, &proto)) {
+    return absl::DataLossError(absl::StrCat("word vectors ", path, " cannot be read"));
+  }
+  auto vectors = WordVectors::FromProto(proto);
+  if (!vectors.ok()) {
+    return absl::DataLossError(absl::StrCat(path, ": ", vectors.status().message()));
+  }
   if (p.text_embedder() == WordVectors::kId) {
-    v1::WordVectors proto;
-    const std::string path = absl::StrCat(dir, "/", manifest.word_vectors().file());
-    if (manifest.word_vectors().file().empty() || !ReadMessage(path, &proto)) {
-      return absl::DataLossError(absl::StrCat("word vectors ", path, " cannot be read"));
-    }
-    auto vectors = WordVectors::FromProto(proto);
-    if (!vectors.ok()) {
-      return absl::DataLossError(absl::StrCat(path, ": ", vectors.status().message()));
-    }
     return std::make_unique<const WordVectors>(std::move(*vectors));
   }
-  return absl::FailedPreconditionError(absl::StrCat(
-      "snapshot ", manifest.version(), " uses text embedder '", p.text_embedder(),
-      "', this build knows '", TextEmbedder::kId, "' and '", WordVectors::kId, "'"));
+  auto hashed = TextEmbedder::FromIdf({p.text_idf().begin(), p.text_idf().end()});
+  if (!hashed.ok()) return hashed.status();
+  auto blended = HashedAndWordVectors::Create(std::move(*hashed), std::move(*vectors),
+                                              manifest.word_vectors().blend());
+  if (!blended.ok()) return absl::DataLossError(blended.status().message());
+  return std::make_unique<const HashedAndWordVectors>(std::move(*blended));
 }
 
 }  // namespace

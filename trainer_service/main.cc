@@ -32,6 +32,11 @@ ABSL_FLAG(std::string, word_vectors_file, "",
 ABSL_FLAG(int64_t, word_vectors_max_words, 50000,
           "--text_vectors=file: the file's first (most frequent) words kept besides the "
           "words of the catalog's titles");
+ABSL_FLAG(
+    double, word_vectors_blend, 0.5,
+    "--text_vectors=fasttext or file: share of the name vector given to the word "
+    "vectors, the rest to the hashed words and trigrams (spelling); 1: word vectors "
+    "alone");
 ABSL_FLAG(int, word_vectors_dim, 64, "--text_vectors=fasttext: vector dimension");
 ABSL_FLAG(int, word_vectors_epochs, 10, "--text_vectors=fasttext: training epochs");
 ABSL_FLAG(
@@ -107,6 +112,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.build.word_vectors_max_words = absl::GetFlag(FLAGS_word_vectors_max_words);
+  options.build.word_vectors_blend = absl::GetFlag(FLAGS_word_vectors_blend);
   options.build.word_vectors.dim = absl::GetFlag(FLAGS_word_vectors_dim);
   options.build.word_vectors.epochs = absl::GetFlag(FLAGS_word_vectors_epochs);
   options.build.word_vectors.buckets = absl::GetFlag(FLAGS_word_vectors_buckets);

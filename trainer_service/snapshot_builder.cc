@@ -339,9 +339,14 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
   }
   std::optional<TextEmbedder> hashed;
   std::optional<WordVectors> word_vectors;
+  std::optional<HashedAndWordVectors> blended;
   if (options.text_vectors == TextVectors::kHashed) {
     hashed = TextEmbedder::Fit(names, options.text_dim);
   } else {
+    if (!(options.word_vectors_blend > 0.0 && options.word_vectors_blend <= 1.0)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "word vectors blend ", options.word_vectors_blend, " is outside (0, 1]"));
+    }
     const absl::Time start = absl::Now();
     absl::StatusOr<WordVectors> made = MakeWordVectors(tracks, named, options);
     if (!made.ok()) return made.status();
@@ -351,8 +356,18 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
                  << " subword_buckets=" << word_vectors->subword_buckets()
                  << " ms=" << absl::ToInt64Milliseconds(absl::Now() - start);
   }
-  const NameEmbedder& embedder =
-      hashed ? static_cast<const NameEmbedder&>(*hashed) : *word_vectors;
+  if (word_vectors && options.word_vectors_blend < 1.0) {
+    auto made = HashedAndWordVectors::Create(TextEmbedder::Fit(names, options.text_dim),
+                                             *std::move(word_vectors),
+                                             options.word_vectors_blend);
+    if (!made.ok()) return made.status();
+    blended = std::move(*made);
+    word_vectors.reset();
+  }
+  const NameEmbedder& embedder = hashed ? static_cast<const NameEmbedder&>(*hashed)
+                                 : word_vectors
+                                     ? static_cast<const NameEmbedder&>(*word_vectors)
+                                     : *blended;
   text_rows = EmbedNames(tracks, named, embedder);
   if (auto s = cancelled(); !s.ok()) return s;
   // The recommendation vectors: content features blended with the playlist co-occurrence
@@ -404,16 +419,25 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
     *p->mutable_text_idf() = {hashed->idf().begin(), hashed->idf().end()};
     p->set_text_embedder(TextEmbedder::kId);
   } else {
-    p->set_text_embedder(WordVectors::kId);
+    const WordVectors& words = blended ? blended->words() : *word_vectors;
+    if (blended) {
+      const std::vector<float>& idf = blended->hashed().idf();
+      p->set_text_dim(blended->hashed().dim());
+      *p->mutable_text_idf() = {idf.begin(), idf.end()};
+      p->set_text_embedder(HashedAndWordVectors::kId);
+      manifest.mutable_word_vectors()->set_blend(blended->blend());
+    } else {
+      p->set_text_embedder(WordVectors::kId);
+    }
     v1::WordVectors proto;
-    word_vectors->ToProto(&proto);
+    words.ToProto(&proto);
     if (auto s = WriteMessage(proto, writer->PathOf(kWordVectorsFile)); !s.ok()) return s;
     v1::WordVectorsInfo* info = manifest.mutable_word_vectors();
     info->set_file(kWordVectorsFile);
     info->set_source(WordVectorsSource(options));
-    info->set_words(word_vectors->words());
-    info->set_dim(word_vectors->dim());
-    info->set_subword_buckets(word_vectors->subword_buckets());
+    info->set_words(words.words());
+    info->set_dim(words.dim());
+    info->set_subword_buckets(words.subword_buckets());
     files.push_back(kWordVectorsFile);
   }
   *manifest.mutable_counts() = counts;

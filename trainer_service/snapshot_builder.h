@@ -41,6 +41,9 @@ struct BuildOptions {
   /// words are kept besides the words of the catalog's titles.
   std::string word_vectors_file;
   int64_t word_vectors_max_words = 50000;
+  /// kFastText and kFile: the share of the name vector's squared length given to the word
+  /// vectors, the rest to the hashed vector (spelling); 1: the word vectors alone.
+  double word_vectors_blend = 0.5;
   /// Genres held by fewer tracks than this share are dropped from the one-hot block.
   double min_genre_share = 0.01;
   /// Feature weights and genre representation (min_genre_share above wins over the one

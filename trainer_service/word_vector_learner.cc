@@ -96,6 +96,7 @@ absl::StatusOr<WordVectors> LearnWordVectors(const std::vector<std::string>& tex
     const float* begin = input->data() + static_cast<int64_t>(dict->nwords()) * o.dim;
     subwords.assign(begin, begin + static_cast<int64_t>(args.bucket) * o.dim);
   }
+  WordVectors::Center(o.dim, &vectors, &subwords);
   return WordVectors::Create(o.dim, std::move(words), std::move(vectors), args.minn,
                              args.maxn, std::move(subwords));
 }
