@@ -11,13 +11,20 @@
 #endif
 #endif
 
+#include <fcntl.h>
 #include <hnswlib/hnswlib.h>
 #include <immintrin.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +34,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -70,23 +78,77 @@ struct HnswHeader {
   size_t ef_construction = 0;
 };
 
-template <typename T>
-bool ReadPod(std::istream& in, T* value) {
-  in.read(reinterpret_cast<char*>(value), sizeof(T));
-  return static_cast<bool>(in);
-}
-
-bool ReadHeader(std::istream& in, HnswHeader* h) {
-  return ReadPod(in, &h->offset_level0) && ReadPod(in, &h->max_elements) &&
-         ReadPod(in, &h->count) && ReadPod(in, &h->size_data_per_element) &&
-         ReadPod(in, &h->label_offset) && ReadPod(in, &h->offset_data) &&
-         ReadPod(in, &h->max_level) && ReadPod(in, &h->entry_point) &&
-         ReadPod(in, &h->max_m) && ReadPod(in, &h->max_m0) && ReadPod(in, &h->m) &&
-         ReadPod(in, &h->mult) && ReadPod(in, &h->ef_construction);
-}
-
 constexpr size_t kHeaderBytes =
     10 * sizeof(size_t) + sizeof(int) + sizeof(hnswlib::tableint) + sizeof(double);
+
+// Reads the header from the first kHeaderBytes of `data`.
+HnswHeader ReadHeader(const char* data) {
+  HnswHeader h;
+  size_t at = 0;
+  auto read = [&](auto* value) {
+    std::memcpy(value, data + at, sizeof(*value));
+    at += sizeof(*value);
+  };
+  read(&h.offset_level0);
+  read(&h.max_elements);
+  read(&h.count);
+  read(&h.size_data_per_element);
+  read(&h.label_offset);
+  read(&h.offset_data);
+  read(&h.max_level);
+  read(&h.entry_point);
+  read(&h.max_m);
+  read(&h.max_m0);
+  read(&h.m);
+  read(&h.mult);
+  read(&h.ef_construction);
+  return h;
+}
+
+// A read-only, private mapping of a whole file, unmapped when destroyed.
+class Mapping {
+ public:
+  static absl::StatusOr<Mapping> Open(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot read index file ", path));
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      ::close(fd);
+      return absl::NotFoundError(absl::StrCat("cannot stat index file ", path));
+    }
+    Mapping m;
+    m.size_ = static_cast<size_t>(st.st_size);
+    if (m.size_ > 0) {
+      // MAP_POPULATE reads the file in now: the first searches do not page it in.
+      void* data = ::mmap(nullptr, m.size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      if (data == MAP_FAILED) {
+        ::close(fd);
+        return absl::ResourceExhaustedError(
+            absl::StrCat("cannot map index file ", path, ": ", std::strerror(errno)));
+      }
+      m.data_ = static_cast<char*>(data);
+    }
+    ::close(fd);
+    return m;
+  }
+  Mapping() = default;
+  Mapping(Mapping&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  Mapping& operator=(Mapping&&) = delete;
+  ~Mapping() {
+    if (data_ != nullptr) ::munmap(data_, size_);
+  }
+  /// Gives up ownership: the caller unmaps.
+  std::pair<char*, size_t> Release() {
+    return {std::exchange(data_, nullptr), std::exchange(size_, 0)};
+  }
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  char* data_ = nullptr;
+  size_t size_ = 0;
+};
 
 absl::Status Corrupted(const std::string& path, absl::string_view why) {
   return absl::DataLossError(
@@ -335,7 +397,13 @@ AnnIndex::AnnIndex(int dim, std::unique_ptr<hnswlib::SpaceInterface<float>> spac
   index_->setEf(1);
 }
 
-AnnIndex::~AnnIndex() = default;
+AnnIndex::~AnnIndex() {
+  if (mapped_ == nullptr) return;
+  // The element data lives in the mapping, not in memory hnswlib allocated.
+  index_->data_level0_memory_ = nullptr;
+  index_.reset();
+  ::munmap(mapped_, mapped_bytes_);
+}
 
 absl::StatusOr<std::unique_ptr<AnnIndex>> AnnIndex::Create(int dim, int64_t capacity,
                                                            AnnParams params) {
@@ -359,31 +427,89 @@ absl::StatusOr<std::unique_ptr<AnnIndex>> AnnIndex::Create(int dim, int64_t capa
 absl::StatusOr<std::unique_ptr<AnnIndex>> AnnIndex::Load(const std::string& path,
                                                          int dim) {
   if (dim < 1) return absl::InvalidArgumentError(absl::StrCat("bad index dim ", dim));
-  std::error_code ec;
-  const uintmax_t file_size = std::filesystem::file_size(path, ec);
-  std::ifstream in(path, std::ios::binary);
-  if (ec || !in)
-    return absl::NotFoundError(absl::StrCat("cannot read index file ", path));
-  HnswHeader header;
-  if (!ReadHeader(in, &header)) return Corrupted(path, "no header");
-  if (absl::Status s = CheckHeader(header, dim, file_size, path); !s.ok()) return s;
-  in.close();
+  // hnswlib's own loader copies the file into malloc'd memory with a seek and a read per
+  // element; here the element data (vectors and level-0 links, the bulk of the file) is
+  // searched in place in a read-only mapping, and only the upper-level link lists are
+  // copied. Snapshot files are immutable once published, so the mapping never changes
+  // under a search.
+  absl::StatusOr<Mapping> mapping = Mapping::Open(path);
+  if (!mapping.ok()) return mapping.status();
+  if (mapping->size() < kHeaderBytes) return Corrupted(path, "no header");
+  const HnswHeader header = ReadHeader(mapping->data());
+  if (absl::Status s = CheckHeader(header, dim, mapping->size(), path); !s.ok()) return s;
+  const size_t count = header.count;
+  const size_t level0_bytes = count * header.size_data_per_element;
+  const size_t upper_bytes_per_level =
+      header.max_m * sizeof(hnswlib::tableint) + sizeof(hnswlib::linklistsizeint);
+  // After the element data: per element, the byte size of its upper-level link lists
+  // (a whole number of levels) and the lists.
+  std::vector<int> levels(count, 0);
+  std::vector<size_t> upper_at(count, 0);
+  size_t at = kHeaderBytes + level0_bytes;
+  for (size_t i = 0; i < count; ++i) {
+    unsigned int bytes = 0;
+    if (mapping->size() - at < sizeof(bytes)) return Corrupted(path, "truncated links");
+    std::memcpy(&bytes, mapping->data() + at, sizeof(bytes));
+    at += sizeof(bytes);
+    if (bytes == 0) continue;
+    if (bytes % upper_bytes_per_level != 0 || bytes > mapping->size() - at) {
+      return Corrupted(path, "bad upper-level link list");
+    }
+    levels[i] = static_cast<int>(bytes / upper_bytes_per_level);
+    upper_at[i] = at;
+    at += bytes;
+  }
+  if (at != mapping->size()) return Corrupted(path, "bytes after the last element");
   try {
     auto space = NewSpace(dim);
-    // Capacity = element count: a loaded index is never added to, so no spare memory.
-    auto index = std::make_unique<Hnsw>(space.get(), path, false,
-                                        std::max<size_t>(header.count, 1));
-    // hnswlib's loading constructor leaves num_deleted_ uninitialised (it only adds to
-    // it); garbage there would switch searches to the slower has-deletions path.
-    index->num_deleted_ = 0;
-    for (hnswlib::tableint i = 0; i < index->cur_element_count; ++i) {
-      if (index->isMarkedDeleted(i)) ++index->num_deleted_;
+    // Built empty (room for one element) with the file's M, then given the file's graph.
+    auto index = std::make_unique<Hnsw>(space.get(), 1, header.m, header.ef_construction);
+    const size_t capacity = std::max<size_t>(count, 1);
+    std::free(index->data_level0_memory_);
+    index->data_level0_memory_ = nullptr;
+    std::free(index->linkLists_);
+    index->linkLists_ = static_cast<char**>(std::calloc(capacity, sizeof(char*)));
+    if (index->linkLists_ == nullptr) throw std::bad_alloc();
+    index->max_elements_ = capacity;
+    index->maxlevel_ = header.max_level;
+    index->enterpoint_node_ = count > 0 ? header.entry_point : -1;
+    index->mult_ = header.mult;
+    index->revSize_ = 1.0 / header.mult;
+    index->ef_construction_ = header.ef_construction;
+    index->element_levels_ = std::move(levels);
+    index->element_levels_.resize(capacity, 0);
+    // cur_element_count grows as lists are copied, so that the destructor frees exactly
+    // the lists that were allocated if an allocation fails.
+    for (size_t i = 0; i < count; ++i) {
+      if (index->element_levels_[i] > 0) {
+        const size_t bytes = index->element_levels_[i] * upper_bytes_per_level;
+        index->linkLists_[i] = static_cast<char*>(std::malloc(bytes));
+        if (index->linkLists_[i] == nullptr) throw std::bad_alloc();
+        std::memcpy(index->linkLists_[i], mapping->data() + upper_at[i], bytes);
+      }
+      index->cur_element_count = i + 1;
     }
-    if (absl::Status s = CheckGraph(*index, path); !s.ok()) return s;
-    return std::unique_ptr<AnnIndex>(
+    std::vector<std::mutex>(capacity).swap(index->link_list_locks_);
+    delete index->visited_list_pool_;
+    index->visited_list_pool_ = nullptr;
+    index->visited_list_pool_ =
+        new hnswlib::VisitedListPool(1, static_cast<int>(capacity));
+    std::unique_ptr<AnnIndex> loaded(
         new AnnIndex(dim, std::move(space), std::move(index)));
+    Hnsw& graph = *loaded->index_;
+    std::tie(loaded->mapped_, loaded->mapped_bytes_) = mapping->Release();
+    graph.data_level0_memory_ = loaded->mapped_ + kHeaderBytes;
+    graph.label_lookup_.reserve(count);
+    graph.num_deleted_ = 0;
+    for (hnswlib::tableint i = 0; i < count; ++i) {
+      graph.label_lookup_[graph.getExternalLabel(i)] = i;
+      if (graph.isMarkedDeleted(i)) ++graph.num_deleted_;
+    }
+    if (absl::Status s = CheckGraph(graph, path); !s.ok()) return s;
+    return loaded;
   } catch (const std::exception& e) {
-    return Corrupted(path, e.what());
+    return absl::ResourceExhaustedError(
+        absl::StrCat("loading index file ", path, ": ", e.what()));
   }
 }
 

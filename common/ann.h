@@ -98,6 +98,9 @@ class AnnIndex {
   int dim_;
   std::unique_ptr<hnswlib::SpaceInterface<float>> space_;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_;
+  // A loaded index searches its file's element data in place: the read-only mapping.
+  char* mapped_ = nullptr;
+  size_t mapped_bytes_ = 0;
 };
 
 /// The exact answer: the k rows of `rows` (row-major, `dim` wide; labels are the row
