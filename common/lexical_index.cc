@@ -374,28 +374,87 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
   if (words.empty() || limit <= 0 || title_words_.empty()) return hits;
 
   Scratch& scratch = ThreadScratch(title_words_.size());
+  std::vector<std::vector<Candidate>> candidates(words.size());
+  std::vector<uint64_t> volume(words.size(), 0);  // postings of each word's candidates
   for (size_t q = 0; q < words.size(); ++q) {
+    candidates[q] = Candidates(words[q], q + 1 == words.size());
+    for (const Candidate& c : candidates[q])
+      volume[q] += posting_start_[c.term + 1] - posting_start_[c.term];
+  }
+  // Records that query word q matched the track at posting p through candidate c.
+  auto match = [&](size_t q, const Candidate& c, uint32_t p) {
+    const uint32_t position = posting_position_[p];
+    Acc& a = scratch.acc[position];
+    if (a.mask == 0) scratch.touched.push_back(position);
+    const uint8_t fields = posting_fields_[p];
+    a.mask |= static_cast<uint16_t>(1u << q);
+    a.typos = static_cast<uint8_t>(a.typos + c.typos);
+    a.prefixes = static_cast<uint8_t>(a.prefixes + (c.prefix ? 1 : 0));
+    if (fields & kFieldTitle) {
+      ++a.title_hits;
+    } else if (fields & kFieldTitleVersion) {
+      ++a.version_hits;
+    }
+    a.field_score = static_cast<uint8_t>(a.field_score + FieldWeight(fields));
+    a.fields |= fields;
+  };
+  // Every posting of every candidate of word q; candidates come best first, so the first
+  // match of a word in a track is its best one.
+  auto accumulate = [&](size_t q) {
     const uint16_t bit = static_cast<uint16_t>(1u << q);
-    // Best candidates first, so the first match of a word in a track is its best one.
-    for (const Candidate& c : Candidates(words[q], q + 1 == words.size())) {
+    for (const Candidate& c : candidates[q]) {
       for (uint32_t p = posting_start_[c.term]; p < posting_start_[c.term + 1]; ++p) {
-        const uint32_t position = posting_position_[p];
-        Acc& a = scratch.acc[position];
-        if (a.mask & bit) continue;
-        if (a.mask == 0) scratch.touched.push_back(position);
-        const uint8_t fields = posting_fields_[p];
-        a.mask |= bit;
-        a.typos = static_cast<uint8_t>(a.typos + c.typos);
-        a.prefixes = static_cast<uint8_t>(a.prefixes + (c.prefix ? 1 : 0));
-        if (fields & kFieldTitle) {
-          ++a.title_hits;
-        } else if (fields & kFieldTitleVersion) {
-          ++a.version_hits;
-        }
-        a.field_score = static_cast<uint8_t>(a.field_score + FieldWeight(fields));
-        a.fields |= fields;
+        if ((scratch.acc[posting_position_[p]].mask & bit) == 0) match(q, c, p);
       }
     }
+  };
+  auto reset = [&] {
+    for (uint32_t position : scratch.touched) scratch.acc[position] = Acc();
+    scratch.touched.clear();
+  };
+  // Hits rank by the number of words matched first. When the rarest word's tracks hold
+  // `limit` tracks matching every word, no other track can rank among the first `limit`:
+  // the other words are then looked up in those tracks' postings (a binary search per
+  // track and candidate) instead of walking their long posting lists. Otherwise, or
+  // when the lookups would cost more than the walk, every posting is walked.
+  bool ranked = false;
+  const size_t rare = static_cast<size_t>(std::min_element(volume.begin(), volume.end()) -
+                                          volume.begin());
+  uint64_t other_postings = 0, other_candidates = 0;
+  for (size_t q = 0; q < words.size(); ++q) {
+    if (q == rare) continue;
+    other_postings += volume[q];
+    other_candidates += candidates[q].size();
+  }
+  constexpr uint64_t kLookupCost = 16;  // a binary search, in posting steps
+  if (words.size() > 1 &&
+      volume[rare] * other_candidates * kLookupCost < other_postings) {
+    accumulate(rare);
+    const std::vector<uint32_t> tracks = scratch.touched;
+    for (size_t q = 0; q < words.size(); ++q) {
+      if (q == rare) continue;
+      for (uint32_t position : tracks) {
+        for (const Candidate& c : candidates[q]) {
+          const auto begin = posting_position_.begin() + posting_start_[c.term];
+          const auto end = posting_position_.begin() + posting_start_[c.term + 1];
+          const auto it = std::lower_bound(begin, end, position);
+          if (it != end && *it == position) {
+            match(q, c, static_cast<uint32_t>(it - posting_position_.begin()));
+            break;
+          }
+        }
+      }
+    }
+    const uint16_t all = static_cast<uint16_t>((1u << words.size()) - 1);
+    size_t complete = 0;
+    for (uint32_t position : tracks) {
+      if (scratch.acc[position].mask == all && (!keep || keep(position))) ++complete;
+    }
+    ranked = complete >= static_cast<size_t>(limit);
+    if (!ranked) reset();
+  }
+  if (!ranked) {
+    for (size_t q = 0; q < words.size(); ++q) accumulate(q);
   }
   hits.reserve(scratch.touched.size());
   for (uint32_t position : scratch.touched) {

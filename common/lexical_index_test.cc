@@ -1,5 +1,9 @@
 #include "common/lexical_index.h"
 
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -123,6 +127,48 @@ TEST(LexicalIndexTest, MoreQueryWordsMatchedWins) {
   EXPECT_EQ((*hits)[0].position, 1);
   EXPECT_EQ((*hits)[0].words, 3);
   EXPECT_EQ((*hits)[0].fields, kFieldTitle | kFieldArtist);
+}
+
+// A rare word with a common one: the first hits come from looking the common word up in
+// the rare word's tracks; they must be the first hits of the full walk (which a limit
+// beyond the complete matches forces), filters and typos included.
+TEST(LexicalIndexTest, RareWordLookupRanksLikeTheFullWalk) {
+  std::vector<v1::Track> tracks;
+  std::vector<int8_t> popularity;
+  for (int i = 0; i < 20000; ++i) {
+    std::string name = "Love Song " + std::to_string(i % 97);
+    if (i % 500 == 7) name = "Zebra Love";           // both words, title
+    if (i % 500 == 9) name = "Zebra Crossing";       // the rare word only
+    if (i % 500 == 11) name = "Zebras In Love";      // a prefix / typo of the rare word
+    if (i % 500 == 13) name = "Lover Of The Zebra";  // prefix of the common word
+    if (i % 500 == 19) name = "Zebra Love Lover";    // the common word and its prefix
+    tracks.push_back(MakeTrack(name, i % 500 == 17 ? "Zebra Band" : "Artist", "Album"));
+    popularity.push_back(static_cast<int8_t>(i % 101));
+  }
+  LexicalIndex index = Build(tracks, popularity);
+  auto some = [](int64_t position) { return position % 3 != 0; };
+  for (const char* query : {"zebra love", "love zebra", "zebar love", "zebra lov"}) {
+    for (bool filtered : {false, true}) {
+      const std::function<bool(int64_t)> keep =
+          filtered ? std::function<bool(int64_t)>(some) : nullptr;
+      auto top = index.Search(query, 50, nullptr, keep);
+      auto all = index.Search(query, 20000, nullptr, keep);
+      ASSERT_TRUE(top.ok() && all.ok()) << query;
+      ASSERT_EQ(top->size(), 50u) << query;
+      ASSERT_GE(all->size(), 50u) << query;
+      for (size_t i = 0; i < 50; ++i) {
+        const LexicalHit& a = (*top)[i];
+        const LexicalHit& b = (*all)[i];
+        EXPECT_EQ(a.position, b.position)
+            << query << " filtered=" << filtered << " #" << i;
+        EXPECT_EQ(a.words, b.words) << query;
+        EXPECT_EQ(a.typos, b.typos) << query;
+        EXPECT_EQ(a.prefixes, b.prefixes) << query;
+        EXPECT_EQ(a.field_score, b.field_score) << query;
+        EXPECT_EQ(a.fields, b.fields) << query;
+      }
+    }
+  }
 }
 
 TEST(LexicalIndexTest, RejectsInconsistentData) {
