@@ -13,6 +13,7 @@
 // little-endian arrays with a meta.json, for bench/prototype_compare.py to run the
 // prototype's scikit-learn brute force over exactly the same data.
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -102,20 +103,32 @@ struct Exported {
 
 struct Tally {
   int64_t agree = 0, total = 0;
+  // How far the served k-th neighbour is beyond the exact k-th, relative to it: near
+  // zero when the misses are near-ties rather than wrong answers.
+  std::vector<double> kth_gap;
   absl::Duration ann, exact;
   void Report(const char* name, int queries) const {
+    std::vector<double> gaps = kth_gap;
+    std::sort(gaps.begin(), gaps.end());
+    auto at = [&](double q) {
+      return gaps.empty() ? 0.0 : gaps[static_cast<size_t>(q * (gaps.size() - 1))];
+    };
     std::printf(
         "%-9s agreement %.4f (%lld of %lld results)  ann %.3f ms/query  exact %.3f "
-        "ms/query  speed-up %.1fx\n",
+        "ms/query  speed-up %.1fx  k-th distance gap p50 %.4f p90 %.4f\n",
         name, total ? double(agree) / total : 0.0, (long long)agree, (long long)total,
         absl::ToDoubleMilliseconds(ann) / queries,
-        absl::ToDoubleMilliseconds(exact) / queries, absl::FDivDuration(exact, ann));
+        absl::ToDoubleMilliseconds(exact) / queries, absl::FDivDuration(exact, ann),
+        at(0.5), at(0.9));
   }
   void Count(const std::vector<Scored>& got, const std::vector<Neighbor>& exact) {
     if (exact.empty()) return;
     float kth = exact.back().distance;
     for (const Scored& r : got) agree += r.distance <= kth + 1e-5f;
     total += static_cast<int64_t>(exact.size());
+    if (got.size() == exact.size() && kth > 0) {
+      kth_gap.push_back((got.back().distance - kth) / kth);
+    }
   }
 };
 
