@@ -85,7 +85,7 @@ class LexicalIndexBuilder {
 class LexicalIndex {
  public:
   /// The analysis identifier stored in the manifest; a reader refuses other values.
-  static constexpr const char* kAnalyzer = "icu-nfkc-casefold-unaccent-words-v2";
+  static constexpr const char* kAnalyzer = "icu-nfkc-casefold-unaccent-words-v3";
 
   /// Checks and unpacks the stored index (DataLoss when inconsistent). `popularity` gives
   /// each track's popularity (the track table's, -1 when unknown), one per position.

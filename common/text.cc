@@ -1,6 +1,8 @@
 #include "common/text.h"
 
 #include <libstemmer.h>
+#include <unicode/brkiter.h>
+#include <unicode/locid.h>
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
@@ -92,14 +94,30 @@ bool IsWordChar(UChar32 c) {
 // people use it as an apostrophe; it is never part of a normalised word.
 bool IsApostrophe(UChar32 c) { return c == u'\'' || c == 0x2019 || c == 0x02BC; }
 
-// Drops marks and collapses every run of non-word characters into one inner space.
+// Scripts of Southeast Asia written without spaces, whose vowel signs and tone marks
+// are part of the spelling (ICU's dictionaries segment them with the marks): kept.
+bool KeepsMarks(UChar32 c) {
+  return uscript_hasScript(c, USCRIPT_THAI) || uscript_hasScript(c, USCRIPT_LAO) ||
+         uscript_hasScript(c, USCRIPT_KHMER) || uscript_hasScript(c, USCRIPT_MYANMAR);
+}
+
+// Drops marks (but those of KeepsMarks scripts) and collapses every run of non-word
+// characters into one inner space.
 icu::UnicodeString StripMarksAndSeparators(const icu::UnicodeString& decomposed) {
   icu::UnicodeString out;
   bool pending_space = false;
   for (int32_t i = 0; i < decomposed.length();) {
     const UChar32 c = decomposed.char32At(i);
     i += U16_LENGTH(c);
-    if (IsDroppedMark(c)) continue;
+    if (IsDroppedMark(c)) {
+      const bool after_letter = !out.isEmpty() && !pending_space;
+      if (!(after_letter && KeepsMarks(c) &&
+            KeepsMarks(out.char32At(out.length() - 1)))) {
+        continue;
+      }
+      out.append(c);
+      continue;
+    }
     if (IsApostrophe(c)) {
       // Apostrophes inside a word join it ("don't" -> "dont"), as people type it either
       // way; elsewhere they separate words. The output never holds one, so normalising
@@ -126,16 +144,62 @@ icu::UnicodeString StripMarksAndSeparators(const icu::UnicodeString& decomposed)
   return out;
 }
 
-// Scripts written without spaces between words: each character becomes a token.
+// Scripts written without spaces between words, segmented by ICU's word break iterator
+// (its dictionaries: Chinese and Japanese, Thai, Lao, Khmer, Burmese).
 bool IsUnspacedScript(UChar32 c) {
   return uscript_hasScript(c, USCRIPT_HAN) || uscript_hasScript(c, USCRIPT_HIRAGANA) ||
-         uscript_hasScript(c, USCRIPT_KATAKANA) || uscript_hasScript(c, USCRIPT_THAI);
+         uscript_hasScript(c, USCRIPT_KATAKANA) || KeepsMarks(c);
+}
+
+struct BreakIteratorDeleter {
+  void operator()(icu::BreakIterator* it) const { delete it; }
+};
+
+// A BreakIterator holds its text and position, so each thread needs its own; null when
+// ICU's data cannot give one.
+icu::BreakIterator* ThreadWordBreaker() {
+  thread_local std::unique_ptr<icu::BreakIterator, BreakIteratorDeleter> breaker([] {
+    UErrorCode error = U_ZERO_ERROR;
+    std::unique_ptr<icu::BreakIterator, BreakIteratorDeleter> it(
+        icu::BreakIterator::createWordInstance(icu::Locale::getRoot(), error));
+    if (U_FAILURE(error)) it.reset();
+    return it;
+  }());
+  return breaker.get();
+}
+
+// The words of a run of unspaced-script text (valid UTF-8): ICU's dictionary words, or
+// single characters when no break iterator is available.
+void AppendSegmentedRun(absl::string_view run, std::vector<std::string>* tokens) {
+  const icu::UnicodeString text = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(run.data(), static_cast<int32_t>(run.size())));
+  icu::BreakIterator* breaker = ThreadWordBreaker();
+  if (breaker == nullptr) {
+    for (int32_t i = 0; i < text.length();) {
+      const UChar32 c = text.char32At(i);
+      std::string token;
+      icu::UnicodeString(c).toUTF8String(token);
+      tokens->push_back(std::move(token));
+      i += U16_LENGTH(c);
+    }
+    return;
+  }
+  breaker->setText(text);
+  int32_t start = breaker->first();
+  for (int32_t end = breaker->next(); end != icu::BreakIterator::DONE;
+       start = end, end = breaker->next()) {
+    if (breaker->getRuleStatus() == UBRK_WORD_NONE) continue;
+    std::string token;
+    text.tempSubStringBetween(start, end).toUTF8String(token);
+    tokens->push_back(std::move(token));
+  }
 }
 
 void AppendWordTokens(absl::string_view word, std::vector<std::string>* tokens) {
   const auto* s = reinterpret_cast<const uint8_t*>(word.data());
   const auto length = static_cast<int32_t>(word.size());
-  std::string run;
+  std::string run;       // other scripts
+  std::string unspaced;  // a run of unspaced scripts
   for (int32_t i = 0; i < length;) {
     const int32_t start = i;
     UChar32 c;
@@ -144,11 +208,14 @@ void AppendWordTokens(absl::string_view word, std::vector<std::string>* tokens) 
     if (c >= 0 && IsUnspacedScript(c)) {
       if (!run.empty()) tokens->push_back(std::move(run));
       run.clear();
-      tokens->emplace_back(bytes);
+      unspaced.append(bytes.data(), bytes.size());
     } else {
+      if (!unspaced.empty()) AppendSegmentedRun(unspaced, tokens);
+      unspaced.clear();
       run.append(bytes.data(), bytes.size());
     }
   }
+  if (!unspaced.empty()) AppendSegmentedRun(unspaced, tokens);
   if (!run.empty()) tokens->push_back(std::move(run));
 }
 

@@ -13,15 +13,16 @@
 
 namespace cratedig {
 
-/// Returns `text` NFKC-normalised, case-folded, with accents removed (Rehén -> rehen),
-/// apostrophes inside words dropped (Don't -> dont) and every other run of punctuation,
-/// symbols and whitespace turned into one space, trimmed.
-/// Invalid UTF-8 is an InvalidArgumentError. Thread-safe.
+/// Returns `text` NFKC-normalised, case-folded, with accents removed (Rehén -> rehen; the
+/// vowel signs and tone marks of Thai, Lao, Khmer and Burmese are kept), apostrophes
+/// inside words dropped (Don't -> dont) and every other run of punctuation, symbols and
+/// whitespace turned into one space, trimmed. Invalid UTF-8 is an InvalidArgumentError.
+/// Thread-safe.
 absl::StatusOr<std::string> NormalizeText(absl::string_view text);
 
 /// Returns the words of a normalised text: letters and digits split at spaces; runs of
-/// Han, Hiragana, Katakana and Thai (scripts written without spaces) split into single
-/// characters. Thread-safe.
+/// Han, Hiragana, Katakana, Thai, Lao, Khmer and Burmese (scripts written without spaces)
+/// split into words by ICU's word break iterator and its dictionaries. Thread-safe.
 std::vector<std::string> Tokenize(absl::string_view normalized);
 
 /// Returns the Snowball English stem of a normalised token ("running" -> "run"); tokens

@@ -71,13 +71,32 @@ TEST(TokenizeTest, SplitsOnSpaces) {
   EXPECT_THAT(Tokenize(" "), IsEmpty());
 }
 
-TEST(TokenizeTest, SplitsUnspacedScriptsIntoCharacters) {
-  EXPECT_THAT(Tokenize("東京事変"), ElementsAre("東", "京", "事", "変"));
-  EXPECT_THAT(Tokenize("ポップ"), ElementsAre("ポ", "ッ", "プ"));
-  EXPECT_THAT(Tokenize("ひらがな"), ElementsAre("ひ", "ら", "が", "な"));
-  EXPECT_THAT(Tokenize("เพลง"), ElementsAre("เ", "พ", "ล", "ง"));
-  EXPECT_THAT(Tokenize("abc東京def 1"), ElementsAre("abc", "東", "京", "def", "1"));
+TEST(TokenizeTest, SegmentsUnspacedScriptsIntoWords) {
+  EXPECT_THAT(Tokenize("東京事変"), ElementsAre("東京", "事変"));
+  EXPECT_THAT(Tokenize("ฉันรักคุณ"), ElementsAre("ฉัน", "รัก", "คุณ"));
+  EXPECT_THAT(Tokenize("abc東京def 1"), ElementsAre("abc", "東京", "def", "1"));
   EXPECT_THAT(Tokenize("서울"), ElementsAre("서울"));  // Hangul uses spaces
+}
+
+TEST(TokenizeTest, TrainingAndQueryAgreeOnUnspacedWords) {
+  // The title and a query holding one of its words give that word alike.
+  auto title = TextWords("ฉันรักคุณ (Live)");
+  auto query = TextWords("รัก");
+  ASSERT_TRUE(title.ok() && query.ok());
+  EXPECT_THAT(*query, ElementsAre("รัก"));
+  EXPECT_THAT(*title, ::testing::Contains("รัก"));
+  // Thai vowel signs and tone marks survive normalisation; Latin accents do not.
+  EXPECT_EQ(*NormalizeText("คุณ Rehén"), "คุณ rehen");
+  EXPECT_EQ(*NormalizeText("ก\u0301"), "ก") << "a Latin accent on a Thai letter goes";
+  // Kept marks normalise to themselves (NormalizeText is idempotent).
+  for (const char* text : {"น้ำ", "ทำ", "ສະບາຍດີ", "សួស្តី", "မင်္ဂလာပါ", "a\u0E31", " \u0E31ก",
+                           "ก\u0E31\u0E48\u0301"}) {
+    auto once = NormalizeText(text);
+    ASSERT_TRUE(once.ok()) << text;
+    EXPECT_EQ(*NormalizeText(*once), *once) << text;
+  }
+  EXPECT_THAT(Tokenize(*NormalizeText("ສະບາຍດີ ເພື່ອນ")),
+              ::testing::SizeIs(::testing::Ge(2u)));
 }
 
 TEST(StemTest, EnglishStems) {
@@ -113,7 +132,7 @@ TEST(AnalyzeTextTest, AllSteps) {
   absl::StatusOr<std::vector<std::string>> terms =
       AnalyzeText("Running Songs — Café 東京");
   ASSERT_TRUE(terms.ok()) << terms.status();
-  EXPECT_THAT(*terms, ElementsAre("run", "song", "cafe", "東", "京"));
+  EXPECT_THAT(*terms, ElementsAre("run", "song", "cafe", "東京"));
   EXPECT_EQ(AnalyzeText("\xFF").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
