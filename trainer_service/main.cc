@@ -72,6 +72,9 @@ ABSL_FLAG(
     bool, cooccurrence_artists, false,
     "Each artist's tracks also count as a playlist in the co-occurrence, so tracks in "
     "no playlist learn from their artist's other tracks");
+ABSL_FLAG(bool, cooccurrence_impute, false,
+          "Tracks in no playlist get a co-occurrence block predicted from their content "
+          "(ridge regression) instead of zeros, which would set them apart");
 ABSL_FLAG(int, cooccurrence_dim, 32, "Width of the playlist co-occurrence embedding");
 ABSL_FLAG(int, cooccurrence_window, 50,
           "Tracks further apart than this in a playlist do not count as co-occurring (0: "
@@ -151,6 +154,7 @@ int main(int argc, char** argv) {
   options.build.cooccurrence_blend = absl::GetFlag(FLAGS_cooccurrence_blend);
   options.build.cooccurrence.dim = absl::GetFlag(FLAGS_cooccurrence_dim);
   options.build.cooccurrence_artists = absl::GetFlag(FLAGS_cooccurrence_artists);
+  options.build.cooccurrence_impute = absl::GetFlag(FLAGS_cooccurrence_impute);
   options.build.cooccurrence.window = absl::GetFlag(FLAGS_cooccurrence_window);
   if (!(options.build.cooccurrence_blend >= 0.0 &&
         options.build.cooccurrence_blend <= 1.0)) {

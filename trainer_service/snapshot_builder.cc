@@ -270,19 +270,24 @@ RecommendVectors BuildRecommendVectors(const std::vector<v1::Track>& tracks,
   const int content_dim = features.dim();
   const int cooc_dim = info->has_value() ? cooc.dim : 0;
   out.dim = content_dim + cooc_dim;
-  out.rows.reserve(labels.size() * out.dim);
+  out.rows.assign(labels.size() * out.dim, 0.0f);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    std::vector<float> v = features.Transform(tracks[labels[i]]);
+    std::copy(v.begin(), v.end(), out.rows.begin() + i * out.dim);
+  }
+  if (cooc_dim == 0) return out;
+  if (options.cooccurrence_impute) {
+    ImputeFromContent(out.rows.data(), content_dim, out.dim, &cooc);
+    (*info)->set_imputed(cooc.imputed);
+  }
   const float content_scale = static_cast<float>(std::sqrt(1.0 - blend));
   const float cooc_scale = static_cast<float>(std::sqrt(blend));
   for (size_t i = 0; i < labels.size(); ++i) {
-    std::vector<float> v = features.Transform(tracks[labels[i]]);
-    if (cooc_dim == 0) {
-      out.rows.insert(out.rows.end(), v.begin(), v.end());
-      continue;
-    }
-    const bool has = cooc.has[i];
-    for (float x : v) out.rows.push_back(has ? x * content_scale : x);
+    if (!cooc.has[i]) continue;  // content alone, zeros after it
+    float* row = out.rows.data() + i * out.dim;
+    for (int c = 0; c < content_dim; ++c) row[c] *= content_scale;
     for (int c = 0; c < cooc_dim; ++c) {
-      out.rows.push_back(has ? cooc.rows[i * cooc_dim + c] * cooc_scale : 0.0f);
+      row[content_dim + c] = cooc.rows[i * cooc_dim + c] * cooc_scale;
     }
   }
   return out;

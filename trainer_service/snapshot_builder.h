@@ -57,6 +57,10 @@ struct BuildOptions {
   /// so that a track in no playlist still learns from where its artist's other tracks are
   /// playlisted. Counted in Cooccurrence.playlists only when it has two tracks.
   bool cooccurrence_artists = false;
+  /// Tracks in no playlist get a co-occurrence block predicted from their content
+  /// (ImputeFromContent) instead of zeros, so that the missing block does not single them
+  /// out: with zeros, a query made of such tracks finds other such tracks first.
+  bool cooccurrence_impute = false;
   /// hnswlib graph degree and construction breadth.
   int m = 16;
   int ef_construction = 200;

@@ -162,6 +162,63 @@ TEST(BuildRecommendVectorsTest, BlendsCooccurrenceAndKeepsContentForTracksInNoPl
   }
 }
 
+TEST(BuildRecommendVectorsTest, ImputesTheBlockOfTracksInNoPlaylistFromTheirContent) {
+  auto tracks = testing::SyntheticTracks(60);
+  std::vector<int64_t> rep = ChooseRepresentatives(tracks);
+  std::vector<int64_t> labels;
+  std::vector<const v1::Track*> fit;
+  for (int64_t i = 0; i < 60; ++i) {
+    labels.push_back(i);
+    fit.push_back(&tracks[i]);
+  }
+  FeatureModel features = FeatureModel::Fit(fit);
+  std::vector<v1::Playlist> playlists;
+  for (int p = 0; p < 6; ++p) {  // tracks 0..19 in playlists, 20..59 in none
+    v1::Playlist playlist;
+    playlist.set_id("p" + std::to_string(p));
+    for (int j = 0; j < 5; ++j) playlist.add_track_ids(tracks[(p * 3 + j) % 20].id());
+    playlists.push_back(playlist);
+  }
+  BuildOptions options;
+  options.cooccurrence.dim = 4;
+  options.cooccurrence_blend = 0.5;
+  std::optional<v1::Cooccurrence> plain, imputed;
+  RecommendVectors zeros =
+      BuildRecommendVectors(tracks, rep, labels, features, playlists, options, &plain);
+  options.cooccurrence_impute = true;
+  RecommendVectors filled =
+      BuildRecommendVectors(tracks, rep, labels, features, playlists, options, &imputed);
+  ASSERT_TRUE(plain.has_value() && imputed.has_value());
+  EXPECT_EQ(plain->imputed(), 0);
+  EXPECT_EQ(imputed->tracks(), plain->tracks());
+  EXPECT_EQ(imputed->tracks() + imputed->imputed(), 60);
+  const int content_dim = features.dim();
+  for (size_t i = 0; i < 60; ++i) {
+    // Every vector has the same form: unit length, both blocks scaled alike.
+    EXPECT_NEAR(Dot(filled.rows, filled.dim, i, i), 1.0, 1e-5) << i;
+    double block = 0.0;
+    for (int c = content_dim; c < filled.dim; ++c) {
+      block += filled.rows[i * filled.dim + c] * filled.rows[i * filled.dim + c];
+    }
+    EXPECT_NEAR(block, 0.5, 1e-5) << i;
+  }
+  // Learnt blocks are kept as they were.
+  for (size_t i = 0; i < 20; ++i) {
+    for (int c = 0; c < filled.dim; ++c) {
+      EXPECT_EQ(filled.rows[i * filled.dim + c], zeros.rows[i * zeros.dim + c]);
+    }
+  }
+  // The imputed block follows the content: tracks in no playlist do not all get one.
+  double spread = 0.0;
+  for (size_t i = 21; i < 60; ++i) {
+    for (int c = content_dim; c < filled.dim; ++c) {
+      spread +=
+          std::abs(filled.rows[i * filled.dim + c] - filled.rows[20 * filled.dim + c]);
+    }
+  }
+  EXPECT_GT(spread, 0.1);
+}
+
 TEST(BuildSnapshotTest, RecordsTheCooccurrenceAndTheFeatureDesignInTheManifest) {
   std::string root =
       ::testing::TempDir() + "/snapshot_builder_cooc." + std::to_string(::getpid());
