@@ -16,6 +16,10 @@
 //
 // --popular scores the most-popular baseline instead of calling queryd: the tracks that
 // appear in the most TRAIN.json playlists, the seeds left out.
+//
+// With --train, the last column is the share of the first 100 recommendations that are in
+// no training playlist (by id or as the same song): a check that a recommender does not
+// favour tracks for lacking playlist evidence (held-out tracks are mostly such tracks).
 
 #include <grpcpp/grpcpp.h>
 
@@ -32,6 +36,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "bench/playlist_metrics.h"
 #include "common/track_ids.h"
@@ -40,7 +45,9 @@
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50053", "queryd address");
 ABSL_FLAG(std::string, heldout, "", "Held-out playlists (MPD slice JSON)");
-ABSL_FLAG(std::string, train, "", "Training playlists (MPD slice JSON), for --popular");
+ABSL_FLAG(
+    std::string, train, "",
+    "Training playlists (MPD slice JSON), for --popular and the unplaylisted share");
 ABSL_FLAG(std::string, label, "", "Name of the row (default: the strategy or 'default')");
 ABSL_FLAG(std::string, strategy, "",
           "Recommend strategy to ask for (empty: the server's default)");
@@ -146,13 +153,23 @@ int main(int argc, char** argv) {
   const std::vector<Playlist> heldout = ReadPlaylists(heldout_path);
 
   std::vector<Entry> ranked_popular;
-  if (popular) {
-    if (absl::GetFlag(FLAGS_train).empty()) {
-      std::fprintf(stderr, "eval_recommend: --popular needs --train\n");
-      return 2;
+  if (popular && absl::GetFlag(FLAGS_train).empty()) {
+    std::fprintf(stderr, "eval_recommend: --popular needs --train\n");
+    return 2;
+  }
+  std::vector<Playlist> train;
+  if (!absl::GetFlag(FLAGS_train).empty())
+    train = ReadPlaylists(absl::GetFlag(FLAGS_train));
+  absl::flat_hash_set<std::string> playlisted;  // ids and duplicate keys
+  for (const Playlist& p : train) {
+    for (const Entry& e : p.tracks) {
+      playlisted.insert(e.id);
+      playlisted.insert(e.key);
     }
+  }
+  if (popular) {
     absl::flat_hash_map<std::string, std::pair<int64_t, Entry>> counts;
-    for (const Playlist& p : ReadPlaylists(absl::GetFlag(FLAGS_train))) {
+    for (const Playlist& p : train) {
       for (const Entry& e : p.tracks) {
         auto& c = counts.try_emplace(e.id, 0, e).first->second;
         ++c.first;
@@ -181,6 +198,7 @@ int main(int argc, char** argv) {
   int failures = 0;
   for (int n : seeds) {
     MeanScores mean;
+    int64_t top = 0, unplaylisted = 0;  // among the first 100 recommendations
     for (const Playlist& p : heldout) {
       if (static_cast<int>(p.tracks.size()) <= n) continue;
       std::vector<Entry> given(p.tracks.begin(), p.tracks.begin() + n);
@@ -215,13 +233,23 @@ int main(int argc, char** argv) {
           recommended.push_back({r.track().id(), cratedig::DuplicateKey(r.track())});
         }
       }
+      for (size_t i = 0; i < recommended.size() && i < 100; ++i) {
+        ++top;
+        if (!playlisted.contains(recommended[i].id) &&
+            !playlisted.contains(recommended[i].key)) {
+          ++unplaylisted;
+        }
+      }
       mean.Add(ScorePlaylist(Relevance(hidden, recommended),
                              static_cast<int64_t>(hidden.size())));
     }
     const auto m = mean.Mean();
-    std::printf("| %s | %d | %lld | %.4f | %.4f | %.2f | %.4f |\n", label.c_str(), n,
+    const std::string share = train.empty() || top == 0
+                                  ? "-"
+                                  : absl::StrFormat("%.3f", 1.0 * unplaylisted / top);
+    std::printf("| %s | %d | %lld | %.4f | %.4f | %.2f | %.4f | %s |\n", label.c_str(), n,
                 static_cast<long long>(mean.playlists), m.r_precision, m.ndcg, m.clicks,
-                m.recall_at_100);
+                m.recall_at_100, share.c_str());
     std::fflush(stdout);
   }
   if (failures > 0) {

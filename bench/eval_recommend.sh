@@ -6,8 +6,15 @@
 # waits until queryd serves the new snapshot and runs bench/eval_recommend on the held-out
 # playlists. Prints the markdown table of docs/recommend-quality.md.
 #
+# Distractors: the catalog also gets the tracks of the other track catalogs in ../shared/data
+# (Spotify Hit Predictor, 41k tracks; the maharshipandya 10k sample), which are in no
+# playlist. Without them every catalog track in no training playlist is a held-out
+# playlist's track, and a recommender that favours tracks lacking playlist evidence would
+# look better than it is.
+#
 #   bench/eval_recommend.sh [BUILD_DIR]     (default: build)
 #   SEED=7 bench/eval_recommend.sh          another split
+#   DISTRACTORS=0 bench/eval_recommend.sh   the tidytuesday tracks alone
 #   CONFIGS="name|trainer flags|strategy ..." bench/eval_recommend.sh   other configurations
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +51,11 @@ start_trainer() {
 }
 
 start_trainer
+if [[ ${DISTRACTORS:-1} != 0 ]]; then
+  # Imported first, so that a track also in tidytuesday keeps tidytuesday's row.
+  "$bin/cratedig" import --trainer="$trainer_addr" "$shared"/hit_predictor_dataset-of-*.csv.xz \
+    "$shared/spotify_tracks_maharshipandya_sample10k.csv.xz" >&2
+fi
 "$bin/cratedig" import --trainer="$trainer_addr" "$work/split/catalog.csv" "$genres" \
   "$work/split/train.json" >&2
 
@@ -52,19 +64,17 @@ start_trainer
 # prototype had).
 default_configs=(
   "prototype features|--prototype_features --cooccurrence_blend=0|centroid|0"
-  "one-hot genres, weighted groups, content only|--genre_representation=onehot --cooccurrence_blend=0|centroid|"
-  "weighted one-hot, content only|--genre_representation=weighted_onehot --cooccurrence_blend=0|centroid,rrf,best|"
-  "genre embedding, content only|--genre_representation=embedding --cooccurrence_blend=0|centroid|"
-  "weighted one-hot + co-occurrence 0.5|--genre_representation=weighted_onehot --cooccurrence_blend=0.5|centroid|"
-  "weighted one-hot + co-occurrence 0.8|--genre_representation=weighted_onehot --cooccurrence_blend=0.8|centroid,rrf,best|"
-  "weighted one-hot + co-occurrence 0.8 + artists|--genre_representation=weighted_onehot --cooccurrence_blend=0.8 --cooccurrence_artists|centroid,rrf,best|"
+  "weighted one-hot, content only|--genre_representation=weighted_onehot --cooccurrence_blend=0|centroid,rrf|"
+  "co-occurrence 0.8, zeros for tracks in no playlist|--genre_representation=weighted_onehot --cooccurrence_blend=0.8 --nocooccurrence_impute|centroid,rrf|"
+  "co-occurrence 0.5, imputed|--genre_representation=weighted_onehot --cooccurrence_blend=0.5 --cooccurrence_impute|centroid,rrf|"
+  "co-occurrence 0.8, imputed|--genre_representation=weighted_onehot --cooccurrence_blend=0.8 --cooccurrence_impute|centroid,rrf,best|"
   "trainer and server defaults|||"
 )
 if [[ -n ${CONFIGS:-} ]]; then IFS=$'\n' read -r -d '' -a configs <<<"$CONFIGS" || true
 else configs=("${default_configs[@]}"); fi
 
-echo "| configuration | seeds | playlists | R-precision | NDCG | clicks | Recall@100 |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| configuration | seeds | playlists | R-precision | NDCG | clicks | Recall@100 | unplaylisted@100 |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 "$bin/eval_recommend" --popular --train="$work/split/train.json" \
   --heldout="$work/split/heldout.json" --label="most popular (baseline)"
 
@@ -98,7 +108,7 @@ for config in "${configs[@]}"; do
   IFS=',' read -r -a names <<<"${strategies:-}"
   [[ ${#names[@]} -eq 0 ]] && names=("")
   for strategy in "${names[@]}"; do
-    args=(--server="$query_addr" --heldout="$work/split/heldout.json")
+    args=(--server="$query_addr" --heldout="$work/split/heldout.json" --train="$work/split/train.json")
     if [[ -n $strategy ]]; then
       args+=(--strategy="$strategy" --label="$label, $strategy")
     else
