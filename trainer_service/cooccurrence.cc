@@ -125,42 +125,4 @@ CooccurrenceEmbedding FitCooccurrence(int64_t items,
   return out;
 }
 
-int64_t ImputeFromContent(const float* content, int content_dim, size_t stride,
-                          CooccurrenceEmbedding* e, double ridge) {
-  const int64_t items = static_cast<int64_t>(e->has.size());
-  if (e->items == 0 || e->dim <= 0 || content_dim <= 0) return 0;
-  const int d = content_dim + 1;  // the last column is the intercept
-  // Normal equations, accumulated item by item: no matrix of all the rows.
-  Eigen::MatrixXd xtx = Eigen::MatrixXd::Zero(d, d);
-  Eigen::MatrixXd xty = Eigen::MatrixXd::Zero(d, e->dim);
-  Eigen::VectorXd x(d);
-  for (int64_t i = 0; i < items; ++i) {
-    if (!e->has[i]) continue;
-    for (int c = 0; c < content_dim; ++c) x(c) = content[i * stride + c];
-    x(content_dim) = 1.0;
-    xtx.selfadjointView<Eigen::Lower>().rankUpdate(x);
-    const float* y = e->rows.data() + static_cast<size_t>(i) * e->dim;
-    for (int c = 0; c < e->dim; ++c) xty.col(c) += x * static_cast<double>(y[c]);
-  }
-  xtx = xtx.selfadjointView<Eigen::Lower>();
-  xtx.diagonal().head(content_dim).array() += ridge;  // the intercept is not penalised
-  const Eigen::MatrixXd w = xtx.ldlt().solve(xty);    // d x dim
-  std::vector<bool> learnt = e->has;
-  int64_t imputed = 0;
-  for (int64_t i = 0; i < items; ++i) {
-    if (learnt[i]) continue;
-    for (int c = 0; c < content_dim; ++c) x(c) = content[i * stride + c];
-    x(content_dim) = 1.0;
-    Eigen::VectorXd y = w.transpose() * x;
-    const double norm = y.norm();
-    if (!(norm > 0.0) || !std::isfinite(norm)) continue;
-    float* row = e->rows.data() + static_cast<size_t>(i) * e->dim;
-    for (int c = 0; c < e->dim; ++c) row[c] = static_cast<float>(y(c) / norm);
-    e->has[i] = true;
-    ++imputed;
-  }
-  e->imputed += imputed;
-  return imputed;
-}
-
 }  // namespace cratedig::trainer

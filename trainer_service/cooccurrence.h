@@ -7,7 +7,6 @@
 // matrix is factorised by a randomized truncated SVD (Halko, Martinsson and Tropp 2011);
 // a track's vector is its row of U * sqrt(S), scaled to unit length.
 
-#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -29,14 +28,12 @@ struct CooccurrenceEmbedding {
   int dim = 0;
   /// items x dim, row-major; all zero for items that co-occur with nothing.
   std::vector<float> rows;
-  /// Whether each item has a vector (learnt, or imputed by ImputeFromContent).
+  /// Whether each item has a vector.
   std::vector<bool> has;
   /// Playlists that had at least two items.
   int64_t playlists = 0;
-  /// Items with a learnt vector.
+  /// Items with a vector.
   int64_t items = 0;
-  /// Items whose vector ImputeFromContent predicted from their content.
-  int64_t imputed = 0;
 };
 
 /// Fit on `playlists`, each a list of item numbers in 0..items-1 in playlist order
@@ -44,16 +41,5 @@ struct CooccurrenceEmbedding {
 CooccurrenceEmbedding FitCooccurrence(int64_t items,
                                       const std::vector<std::vector<int64_t>>& playlists,
                                       const CooccurrenceOptions& options);
-
-/// Gives every item without a vector (`has` false) one predicted from its content: a
-/// ridge regression (with intercept, penalty `ridge`) from content to co-occurrence
-/// vectors, fitted on the items that have both, each prediction scaled to unit length
-/// like the learnt vectors. `content` holds the items' content vectors, item i at
-/// content[i * stride .. i * stride + content_dim). Then a track in no playlist is not
-/// told apart by a missing block: its vector has the same form as every other. Returns
-/// the number of items given a vector (0 when no item had one to learn from), also added
-/// to `imputed`.
-int64_t ImputeFromContent(const float* content, int content_dim, size_t stride,
-                          CooccurrenceEmbedding* embedding, double ridge = 1.0);
 
 }  // namespace cratedig::trainer

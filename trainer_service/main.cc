@@ -67,14 +67,15 @@ ABSL_FLAG(int, genre_dim, 16,
           "Width of the genre embedding (--genre_representation=embedding)");
 ABSL_FLAG(double, cooccurrence_blend, 0.8,
           "Share of each recommendation vector learnt from playlist co-occurrence (0..1; "
-          "0 ignores playlists; tracks in no playlist keep their content vector)");
+          "0 ignores playlists; tracks in no playlist score on their content alone)");
 ABSL_FLAG(
     bool, cooccurrence_artists, false,
     "Each artist's tracks also count as a playlist in the co-occurrence, so tracks in "
     "no playlist learn from their artist's other tracks");
-ABSL_FLAG(bool, cooccurrence_impute, false,
-          "Tracks in no playlist get a co-occurrence block predicted from their content "
-          "(ridge regression) instead of zeros, which would set them apart");
+ABSL_FLAG(
+    bool, cooccurrence_unit_fallback, false,
+    "Tracks in no playlist keep their content vector at unit length instead of the "
+    "blend's content scale, which favours them (the earlier design; for comparison)");
 ABSL_FLAG(int, cooccurrence_dim, 32, "Width of the playlist co-occurrence embedding");
 ABSL_FLAG(int, cooccurrence_window, 50,
           "Tracks further apart than this in a playlist do not count as co-occurring (0: "
@@ -154,7 +155,8 @@ int main(int argc, char** argv) {
   options.build.cooccurrence_blend = absl::GetFlag(FLAGS_cooccurrence_blend);
   options.build.cooccurrence.dim = absl::GetFlag(FLAGS_cooccurrence_dim);
   options.build.cooccurrence_artists = absl::GetFlag(FLAGS_cooccurrence_artists);
-  options.build.cooccurrence_impute = absl::GetFlag(FLAGS_cooccurrence_impute);
+  options.build.cooccurrence_unit_fallback =
+      absl::GetFlag(FLAGS_cooccurrence_unit_fallback);
   options.build.cooccurrence.window = absl::GetFlag(FLAGS_cooccurrence_window);
   if (!(options.build.cooccurrence_blend >= 0.0 &&
         options.build.cooccurrence_blend <= 1.0)) {

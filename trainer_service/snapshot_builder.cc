@@ -264,30 +264,27 @@ RecommendVectors BuildRecommendVectors(const std::vector<v1::Track>& tracks,
     c.set_tracks(cooc.items);
     c.set_dim(cooc.dim);
     c.set_blend(blend);
+    c.set_fallback(options.cooccurrence_unit_fallback ? "unit" : "scaled");
     *info = c;
   }
   RecommendVectors out;
   const int content_dim = features.dim();
   const int cooc_dim = info->has_value() ? cooc.dim : 0;
   out.dim = content_dim + cooc_dim;
-  out.rows.assign(labels.size() * out.dim, 0.0f);
-  for (size_t i = 0; i < labels.size(); ++i) {
-    std::vector<float> v = features.Transform(tracks[labels[i]]);
-    std::copy(v.begin(), v.end(), out.rows.begin() + i * out.dim);
-  }
-  if (cooc_dim == 0) return out;
-  if (options.cooccurrence_impute) {
-    ImputeFromContent(out.rows.data(), content_dim, out.dim, &cooc);
-    (*info)->set_imputed(cooc.imputed);
-  }
+  out.rows.reserve(labels.size() * out.dim);
   const float content_scale = static_cast<float>(std::sqrt(1.0 - blend));
   const float cooc_scale = static_cast<float>(std::sqrt(blend));
   for (size_t i = 0; i < labels.size(); ++i) {
-    if (!cooc.has[i]) continue;  // content alone, zeros after it
-    float* row = out.rows.data() + i * out.dim;
-    for (int c = 0; c < content_dim; ++c) row[c] *= content_scale;
+    std::vector<float> v = features.Transform(tracks[labels[i]]);
+    if (cooc_dim == 0) {
+      out.rows.insert(out.rows.end(), v.begin(), v.end());
+      continue;
+    }
+    const bool has = cooc.has[i];
+    const bool unit = !has && options.cooccurrence_unit_fallback;
+    for (float x : v) out.rows.push_back(unit ? x : x * content_scale);
     for (int c = 0; c < cooc_dim; ++c) {
-      row[content_dim + c] = cooc.rows[i * cooc_dim + c] * cooc_scale;
+      out.rows.push_back(has ? cooc.rows[i * cooc_dim + c] * cooc_scale : 0.0f);
     }
   }
   return out;

@@ -57,10 +57,15 @@ struct BuildOptions {
   /// so that a track in no playlist still learns from where its artist's other tracks are
   /// playlisted. Counted in Cooccurrence.playlists only when it has two tracks.
   bool cooccurrence_artists = false;
-  /// Tracks in no playlist get a co-occurrence block predicted from their content
-  /// (ImputeFromContent) instead of zeros, so that the missing block does not single them
-  /// out: with zeros, a query made of such tracks finds other such tracks first.
-  bool cooccurrence_impute = false;
+  /// How a track without a co-occurrence vector (in no playlist) is stored. false (the
+  /// default): its content block at the same sqrt(1 - blend) scale as every other
+  /// track's, zeros after it, so the vector is shorter and the track scores on its
+  /// content exactly as a track with a co-occurrence vector does on its content part.
+  /// true: its content vector at unit length, which makes it up to 1 / sqrt(1 - blend)
+  /// times closer to a query of other such tracks than any track with a co-occurrence
+  /// vector: a query made of tracks in no playlist then finds mostly tracks in no
+  /// playlist.
+  bool cooccurrence_unit_fallback = false;
   /// hnswlib graph degree and construction breadth.
   int m = 16;
   int ef_construction = 200;
@@ -98,7 +103,9 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
 /// The recommendation vectors of `labels` (positions of recommendable tracks): each
 /// track's unit content vector, blended with its co-occurrence vector learnt from
 /// `playlists` (track ids; ids of duplicates count as their representative's) when
-/// options.cooccurrence_blend > 0. Row-major, dim() = content + co-occurrence width.
+/// options.cooccurrence_blend > 0: [sqrt(1 - blend) * content, sqrt(blend) *
+/// co-occurrence], zeros for tracks without one (see cooccurrence_unit_fallback).
+/// Row-major, dim() = content + co-occurrence width.
 /// Fills `info` (absent when no blend).
 struct RecommendVectors {
   int dim = 0;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <string>
 
@@ -138,8 +139,10 @@ TEST(BuildRecommendVectorsTest, BlendsCooccurrenceAndKeepsContentForTracksInNoPl
   EXPECT_FALSE(none.has_value());
   EXPECT_EQ(content.dim, features.dim());
 
+  // Tracks 0..19 are in playlists: unit vectors. The others keep the content block at the
+  // blend's scale, zeros after it: length sqrt(1 - blend).
   for (size_t i = 0; i < 60; ++i)
-    EXPECT_NEAR(Dot(blended.rows, blended.dim, i, i), 1.0, 1e-5);
+    EXPECT_NEAR(Dot(blended.rows, blended.dim, i, i), i < 20 ? 1.0 : 0.5, 1e-5) << i;
   // Within a group, similarity rises with the blend; across groups it does not.
   double within_gain = 0.0, across_gain = 0.0;
   for (size_t a = 0; a < 10; ++a) {
@@ -153,70 +156,32 @@ TEST(BuildRecommendVectorsTest, BlendsCooccurrenceAndKeepsContentForTracksInNoPl
   }
   EXPECT_GT(within_gain, across_gain);
   EXPECT_GT(within_gain, 0.0);
-  // A track in no playlist keeps its content vector, zeros after it.
+  // A track in no playlist: its content vector at the blend's scale, zeros after it. So
+  // a query of such tracks scores every track by content alone, scaled alike: the one in
+  // no playlist is not favoured over the one in playlists with the same content.
+  const float scale = std::sqrt(0.5f);
   for (int c = 0; c < content.dim; ++c) {
-    EXPECT_EQ(blended.rows[30 * blended.dim + c], content.rows[30 * content.dim + c]);
+    EXPECT_FLOAT_EQ(blended.rows[30 * blended.dim + c],
+                    content.rows[30 * content.dim + c] * scale);
+    EXPECT_FLOAT_EQ(blended.rows[5 * blended.dim + c],
+                    content.rows[5 * content.dim + c] * scale);
   }
   for (int c = content.dim; c < blended.dim; ++c) {
     EXPECT_EQ(blended.rows[30 * blended.dim + c], 0.0f);
   }
-}
+  EXPECT_EQ(info->fallback(), "scaled");
 
-TEST(BuildRecommendVectorsTest, ImputesTheBlockOfTracksInNoPlaylistFromTheirContent) {
-  auto tracks = testing::SyntheticTracks(60);
-  std::vector<int64_t> rep = ChooseRepresentatives(tracks);
-  std::vector<int64_t> labels;
-  std::vector<const v1::Track*> fit;
-  for (int64_t i = 0; i < 60; ++i) {
-    labels.push_back(i);
-    fit.push_back(&tracks[i]);
-  }
-  FeatureModel features = FeatureModel::Fit(fit);
-  std::vector<v1::Playlist> playlists;
-  for (int p = 0; p < 6; ++p) {  // tracks 0..19 in playlists, 20..59 in none
-    v1::Playlist playlist;
-    playlist.set_id("p" + std::to_string(p));
-    for (int j = 0; j < 5; ++j) playlist.add_track_ids(tracks[(p * 3 + j) % 20].id());
-    playlists.push_back(playlist);
-  }
-  BuildOptions options;
-  options.cooccurrence.dim = 4;
+  // The earlier design: unit content vectors for tracks in no playlist.
   options.cooccurrence_blend = 0.5;
-  std::optional<v1::Cooccurrence> plain, imputed;
-  RecommendVectors zeros =
-      BuildRecommendVectors(tracks, rep, labels, features, playlists, options, &plain);
-  options.cooccurrence_impute = true;
-  RecommendVectors filled =
-      BuildRecommendVectors(tracks, rep, labels, features, playlists, options, &imputed);
-  ASSERT_TRUE(plain.has_value() && imputed.has_value());
-  EXPECT_EQ(plain->imputed(), 0);
-  EXPECT_EQ(imputed->tracks(), plain->tracks());
-  EXPECT_EQ(imputed->tracks() + imputed->imputed(), 60);
-  const int content_dim = features.dim();
-  for (size_t i = 0; i < 60; ++i) {
-    // Every vector has the same form: unit length, both blocks scaled alike.
-    EXPECT_NEAR(Dot(filled.rows, filled.dim, i, i), 1.0, 1e-5) << i;
-    double block = 0.0;
-    for (int c = content_dim; c < filled.dim; ++c) {
-      block += filled.rows[i * filled.dim + c] * filled.rows[i * filled.dim + c];
-    }
-    EXPECT_NEAR(block, 0.5, 1e-5) << i;
+  options.cooccurrence_unit_fallback = true;
+  RecommendVectors unit =
+      BuildRecommendVectors(tracks, rep, labels, features, playlists, options, &info);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->fallback(), "unit");
+  for (int c = 0; c < content.dim; ++c) {
+    EXPECT_EQ(unit.rows[30 * unit.dim + c], content.rows[30 * content.dim + c]);
   }
-  // Learnt blocks are kept as they were.
-  for (size_t i = 0; i < 20; ++i) {
-    for (int c = 0; c < filled.dim; ++c) {
-      EXPECT_EQ(filled.rows[i * filled.dim + c], zeros.rows[i * zeros.dim + c]);
-    }
-  }
-  // The imputed block follows the content: tracks in no playlist do not all get one.
-  double spread = 0.0;
-  for (size_t i = 21; i < 60; ++i) {
-    for (int c = content_dim; c < filled.dim; ++c) {
-      spread +=
-          std::abs(filled.rows[i * filled.dim + c] - filled.rows[20 * filled.dim + c]);
-    }
-  }
-  EXPECT_GT(spread, 0.1);
+  EXPECT_NEAR(Dot(unit.rows, unit.dim, 30, 30), 1.0, 1e-5);
 }
 
 TEST(BuildSnapshotTest, RecordsTheCooccurrenceAndTheFeatureDesignInTheManifest) {
