@@ -151,6 +151,8 @@ v1::GetCrawlStatusResponse CrawlDaemon::Status() {
     s.set_tracks(c->tracks);
     s.set_failed_items(c->failed);
     s.set_outbox_batches(c->outbox_batches);
+    s.set_playlists_done(c->playlists_done);
+    s.set_playlists_total(c->playlists_total);
     s.set_eta_seconds(EtaSeconds(*c));
   }
   const SpotifyClientStats& st = client_->stats();
@@ -174,6 +176,7 @@ void CrawlDaemon::LogProgress() {
                << " queries=" << s.queries_done() << "/" << s.queries_total()
                << " artists=" << s.artists_done() << "/" << s.artists_total()
                << " albums=" << s.albums_done() << "/" << s.albums_total()
+               << " playlists=" << s.playlists_done() << "/" << s.playlists_total()
                << " tracks=" << s.tracks() << " failed=" << s.failed_items()
                << " requests=" << s.requests() << " errors=" << s.errors()
                << " rate_limit_waits=" << s.rate_limit_waits()

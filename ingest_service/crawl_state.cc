@@ -21,6 +21,9 @@ CREATE TABLE IF NOT EXISTS artists(id TEXT PRIMARY KEY, name TEXT,
 CREATE TABLE IF NOT EXISTS albums(id TEXT PRIMARY KEY, ref BLOB NOT NULL,
   done INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0, error TEXT,
   tracks INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS playlists(id TEXT PRIMARY KEY, done INTEGER NOT NULL DEFAULT 0,
+  failed INTEGER NOT NULL DEFAULT 0, error TEXT, tracks INTEGER NOT NULL DEFAULT 0,
+  active INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, payload BLOB NOT NULL);
 )sql";
 
@@ -141,22 +144,28 @@ absl::Status CrawlState::ExecAll(const std::vector<std::string>& statements) {
   return absl::OkStatus();
 }
 
-absl::Status CrawlState::SetQueries(const std::vector<std::string>& queries) {
-  absl::Status s = Exec("UPDATE queries SET active=0");
-  for (const std::string& q : queries) {
+absl::Status CrawlState::SetActive(const std::string& table, const std::string& column,
+                                   const std::vector<std::string>& keys) {
+  absl::Status s = Exec(absl::StrCat("UPDATE ", table, " SET active=0"));
+  for (const std::string& key : keys) {
     if (s.ok()) {
-      s = Statement(db_, "INSERT OR IGNORE INTO queries(query) VALUES(?)")
-              .Bind(1, q)
+      s = Statement(db_, absl::StrCat("INSERT OR IGNORE INTO ", table, "(", column,
+                                      ") VALUES(?)"))
+              .Bind(1, key)
               .Run();
     }
     if (s.ok()) {
-      s = Statement(db_, "UPDATE queries SET active=1 WHERE query=?").Bind(1, q).Run();
+      s = Statement(db_,
+                    absl::StrCat("UPDATE ", table, " SET active=1 WHERE ", column, "=?"))
+              .Bind(1, key)
+              .Run();
     }
   }
   return s;
 }
 
-absl::StatusOr<int64_t> CrawlState::BeginRun(const std::vector<std::string>& queries) {
+absl::StatusOr<int64_t> CrawlState::BeginRun(const std::vector<std::string>& queries,
+                                             const std::vector<std::string>& playlists) {
   absl::MutexLock lock(&mu_);
   int64_t run = 0;
   absl::Status status = InTransaction([&]() -> absl::Status {
@@ -170,14 +179,17 @@ absl::StatusOr<int64_t> CrawlState::BeginRun(const std::vector<std::string>& que
         *running == 0) {  // the last run completed: everything is pending again
       ++run;
       s = ExecAll({"UPDATE queries SET next_offset=0, pages_done=0, done=0",
-                   "UPDATE artists SET done=0", "UPDATE albums SET done=0, tracks=0"});
+                   "UPDATE artists SET done=0", "UPDATE albums SET done=0, tracks=0",
+                   "UPDATE playlists SET done=0, tracks=0"});
     }
     if (s.ok()) {  // failed items are retried by every start
       s = ExecAll({"UPDATE queries SET failed=0, error=NULL",
                    "UPDATE artists SET failed=0, error=NULL",
-                   "UPDATE albums SET failed=0, error=NULL"});
+                   "UPDATE albums SET failed=0, error=NULL",
+                   "UPDATE playlists SET failed=0, error=NULL"});
     }
-    if (s.ok()) s = SetQueries(queries);
+    if (s.ok()) s = SetActive("queries", "query", queries);
+    if (s.ok()) s = SetActive("playlists", "id", playlists);
     if (!s.ok()) return s;
     return Statement(
                db_,
@@ -194,7 +206,8 @@ absl::StatusOr<int64_t> CrawlState::FinishRun() {
   absl::StatusOr<int64_t> failed =
       Int("SELECT (SELECT count(*) FROM queries WHERE failed=1 AND active=1) + "
           "(SELECT count(*) FROM artists WHERE failed=1) + "
-          "(SELECT count(*) FROM albums WHERE failed=1)");
+          "(SELECT count(*) FROM albums WHERE failed=1) + "
+          "(SELECT count(*) FROM playlists WHERE failed=1 AND active=1)");
   if (!failed.ok() || *failed > 0) return failed;
   absl::Status status =
       Statement(db_,
@@ -327,9 +340,40 @@ absl::Status CrawlState::SaveAlbums(const std::vector<AlbumTracks>& albums,
   });
 }
 
+absl::StatusOr<std::optional<std::string>> CrawlState::NextPlaylist() {
+  absl::MutexLock lock(&mu_);
+  Statement s(db_,
+              "SELECT id FROM playlists WHERE active=1 AND done=0 AND failed=0 "
+              "ORDER BY rowid LIMIT 1");
+  std::optional<std::string> id;
+  if (s.Step()) id = s.Text(0);
+  absl::Status status = s.status();
+  if (!status.ok()) return status;
+  return id;
+}
+
+absl::Status CrawlState::SavePlaylist(const v1::Playlist& playlist,
+                                      const std::vector<v1::Track>& tracks,
+                                      const std::string& source) {
+  absl::MutexLock lock(&mu_);
+  return InTransaction([&]() -> absl::Status {
+    v1::IngestCatalogRequest batch;
+    for (const v1::Track& t : tracks) *batch.add_tracks() = t;
+    *batch.add_playlists() = playlist;
+    batch.set_source(source);
+    absl::Status s = PutOutbox(batch);
+    if (!s.ok()) return s;
+    return Statement(db_, "UPDATE playlists SET done=1, tracks=? WHERE id=?")
+        .Bind(1, static_cast<int64_t>(tracks.size()))
+        .Bind(2, playlist.id())
+        .Run();
+  });
+}
+
 absl::Status CrawlState::MarkFailed(const std::string& table, const std::string& key,
                                     const std::string& error) {
-  if (table != "queries" && table != "artists" && table != "albums") {
+  if (table != "queries" && table != "artists" && table != "albums" &&
+      table != "playlists") {
     return absl::InvalidArgumentError(absl::StrCat("no crawl table ", table));
   }
   absl::MutexLock lock(&mu_);
@@ -377,15 +421,19 @@ absl::StatusOr<CrawlCounts> CrawlState::Counts() {
     (SELECT count(*) FROM queries WHERE active=1),
     (SELECT count(*) FROM artists WHERE done=1), (SELECT count(*) FROM artists),
     (SELECT count(*) FROM albums WHERE done=1), (SELECT count(*) FROM albums),
-    (SELECT coalesce(sum(tracks), 0) FROM albums WHERE done=1),
+    (SELECT coalesce(sum(tracks), 0) FROM albums WHERE done=1) +
+      (SELECT coalesce(sum(tracks), 0) FROM playlists WHERE done=1 AND active=1),
     (SELECT count(*) FROM queries WHERE failed=1 AND active=1) +
       (SELECT count(*) FROM artists WHERE failed=1) +
-      (SELECT count(*) FROM albums WHERE failed=1),
-    (SELECT count(*) FROM outbox))sql");
+      (SELECT count(*) FROM albums WHERE failed=1) +
+      (SELECT count(*) FROM playlists WHERE failed=1 AND active=1),
+    (SELECT count(*) FROM outbox),
+    (SELECT count(*) FROM playlists WHERE active=1 AND done=1),
+    (SELECT count(*) FROM playlists WHERE active=1))sql");
   CrawlCounts c;
   if (s.Step()) {
-    c = CrawlCounts{s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4),
-                    s.Int(5), s.Int(6), s.Int(7), s.Int(8), s.Int(9)};
+    c = CrawlCounts{s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4),  s.Int(5),
+                    s.Int(6), s.Int(7), s.Int(8), s.Int(9), s.Int(10), s.Int(11)};
   }
   absl::Status status = s.status();
   if (!status.ok()) return status;

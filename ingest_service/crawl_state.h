@@ -40,6 +40,7 @@ struct CrawlCounts {
   int64_t tracks = 0;
   int64_t failed = 0;
   int64_t outbox_batches = 0;
+  int64_t playlists_done = 0, playlists_total = 0;
 };
 
 /// The crawl state. Thread-safe (one connection behind a mutex): the crawler and the
@@ -52,8 +53,9 @@ class CrawlState {
 
   /// Continues the unfinished run, or starts a new one (everything pending again) when
   /// the last run completed. Items that failed are pending again either way. `queries`
-  /// become the run's queries. Returns the run number.
-  absl::StatusOr<int64_t> BeginRun(const std::vector<std::string>& queries);
+  /// and `playlists` (Spotify playlist ids) become the run's. Returns the run number.
+  absl::StatusOr<int64_t> BeginRun(const std::vector<std::string>& queries,
+                                   const std::vector<std::string>& playlists = {});
   /// Marks the run complete when nothing failed; returns the number of failed items.
   absl::StatusOr<int64_t> FinishRun();
   /// Seconds since the epoch when the last run completed; 0 when none did, or when the
@@ -88,8 +90,16 @@ class CrawlState {
     return SaveAlbums({{album_id, tracks}}, source);
   }
 
-  /// Records that a query, artist or album failed for this run ("queries", "artists",
-  /// "albums").
+  /// A pending playlist id of the run, if any.
+  absl::StatusOr<std::optional<std::string>> NextPlaylist();
+  /// Puts the playlist (its tracks, then the playlist) in the outbox as one batch and
+  /// marks it done, in one transaction.
+  absl::Status SavePlaylist(const v1::Playlist& playlist,
+                            const std::vector<v1::Track>& tracks,
+                            const std::string& source);
+
+  /// Records that a query, artist, album or playlist failed for this run ("queries",
+  /// "artists", "albums", "playlists").
   absl::Status MarkFailed(const std::string& table, const std::string& key,
                           const std::string& error);
 
@@ -109,8 +119,10 @@ class CrawlState {
   absl::Status PutOutbox(const v1::IngestCatalogRequest& batch);
   absl::StatusOr<int64_t> Int(const std::string& sql);
   absl::Status ExecAll(const std::vector<std::string>& statements);
-  // Makes `queries` the active ones, adding those not known yet.
-  absl::Status SetQueries(const std::vector<std::string>& queries);
+  // Makes `keys` the active rows of `table` ("queries" by query, "playlists" by id),
+  // adding those not known yet.
+  absl::Status SetActive(const std::string& table, const std::string& column,
+                         const std::vector<std::string>& keys);
 
   // Serialises every use of db_ (not annotated: the transactions' lambdas use it under
   // the lock taken by their caller, which -Wthread-safety cannot follow).

@@ -4,14 +4,21 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/logging.h"
+#include "common/track_ids.h"
 
 namespace cratedig::ingest {
 namespace {
 
 // Album tracks pages are not limited to 10 in development mode.
 constexpr int kAlbumTracksPage = 50;
+// Playlist items pages: 50 at most in Spotify's own definition (100 in corrected ones).
+constexpr int kPlaylistPage = 50;
 constexpr int kFeaturesBatch = 100;
 
 bool IsFatal(const absl::Status& s) {
@@ -47,8 +54,45 @@ std::vector<std::string> SplitQueries(const std::string& text) {
   return queries;
 }
 
+absl::StatusOr<std::vector<std::string>> ParsePlaylistIds(const std::string& text) {
+  std::vector<std::string> ids;
+  int number = 0;
+  for (absl::string_view line : absl::StrSplit(text, absl::ByAnyChar(",\n"))) {
+    ++number;
+    if (size_t hash = line.find('#'); hash != absl::string_view::npos) {
+      line = line.substr(0, hash);
+    }
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty()) continue;
+    constexpr absl::string_view kLink = "/playlist/";
+    absl::string_view id = line;
+    if (!absl::ConsumePrefix(&id, "spotify:playlist:")) {
+      if (size_t at = id.find(kLink); at != absl::string_view::npos) {
+        id = id.substr(at + kLink.size());
+        id = id.substr(0, id.find_first_of("?/"));
+      }
+    }
+    if (!IsSpotifyId(id)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "playlist ", number, " '", line.substr(0, 80),
+          "' is not a Spotify playlist id (22 base62 characters, a spotify:playlist: "
+          "uri or an open.spotify.com link)"));
+    }
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.emplace_back(id);
+  }
+  return ids;
+}
+
 absl::Status CrawlOptions::Validate() const {
-  if (queries.empty()) return absl::InvalidArgumentError("queries must not be empty");
+  if (queries.empty() && playlists.empty()) {
+    return absl::InvalidArgumentError("queries and playlists must not both be empty");
+  }
+  for (const std::string& id : playlists) {
+    if (!IsSpotifyId(id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("playlists: '", id.substr(0, 80), "' is not a Spotify id"));
+    }
+  }
   if (pages < 1) return absl::InvalidArgumentError("pages must be at least 1");
   if (page_size < 1 || page_size > 50) {
     return absl::InvalidArgumentError("page_size must be 1..50 (10 in development mode)");
@@ -66,20 +110,23 @@ Crawler::Crawler(SpotifyClient* client, CrawlState* state, CrawlOptions options,
 bool Crawler::Stopped() const { return cancel_ != nullptr && cancel_->HasBeenNotified(); }
 
 std::string Crawler::phase() const {
-  static const char* const kNames[] = {"idle", "searching", "artists", "albums"};
+  static const char* const kNames[] = {"idle", "searching", "artists", "albums",
+                                       "playlists"};
   return kNames[phase_];
 }
 
 absl::StatusOr<int64_t> Crawler::Run() {
-  absl::StatusOr<int64_t> run = state_->BeginRun(options_.queries);
+  absl::StatusOr<int64_t> run = state_->BeginRun(options_.queries, options_.playlists);
   if (!run.ok()) return run.status();
   source_ = absl::StrCat("spotify crawl run ", *run);
   CD_LOG(INFO) << "crawl run " << *run << " started queries=" << options_.queries.size()
                << " pages=" << options_.pages << " page_size=" << options_.page_size
-               << " batch_ids=" << options_.batch_ids;
+               << " batch_ids=" << options_.batch_ids
+               << " playlists=" << options_.playlists.size();
   absl::Status status = SearchAll();
   if (status.ok()) status = CrawlArtists();
   if (status.ok()) status = CrawlAlbums();
+  if (status.ok()) status = CrawlPlaylists();
   phase_ = 0;
   if (!status.ok()) return status;
   return state_->FinishRun();
@@ -245,6 +292,50 @@ absl::StatusOr<std::vector<v1::Track>> Crawler::ListTracks(const v1::AlbumRef& a
     }
     if (!page->has_next || page->items.empty()) return tracks;
   }
+}
+
+absl::Status Crawler::CrawlPlaylists() {
+  phase_ = 4;
+  for (;;) {
+    if (Stopped()) return absl::CancelledError("crawl stopped");
+    absl::StatusOr<std::optional<std::string>> id = state_->NextPlaylist();
+    if (!id.ok()) return id.status();
+    if (!id->has_value()) return absl::OkStatus();
+    absl::Status status = CrawlPlaylist(**id);
+    if (!status.ok()) status = Fail("playlists", **id, status);
+    if (!status.ok()) return status;
+  }
+}
+
+// All pages of the playlist, its tracks' audio features, then one batch: the tracks
+// (each once, with album and artists as the playlist answer has them) and the playlist.
+absl::Status Crawler::CrawlPlaylist(const std::string& playlist_id) {
+  std::vector<v1::Track> tracks;
+  absl::flat_hash_set<std::string> seen;
+  for (int offset = 0;; offset += kPlaylistPage) {
+    absl::StatusOr<SpotifyPage<v1::Track>> page =
+        client_->PlaylistTracks(playlist_id, offset, kPlaylistPage);
+    if (absl::IsNotFound(page.status())) {
+      return absl::NotFoundError(absl::StrCat(
+          "playlist ", playlist_id,
+          " not found (private, deleted, or Spotify-owned: development-mode apps get 404 "
+          "for editorial playlists)"));
+    }
+    if (!page.ok()) return page.status();
+    for (v1::Track& track : page->items) {
+      if (track.id().empty() || !seen.insert(track.id()).second) continue;
+      tracks.push_back(std::move(track));
+    }
+    if (!page->has_next || page->items.empty()) break;
+  }
+  if (absl::Status s = AddFeatures(&tracks); !s.ok()) return s;
+  v1::Playlist playlist;
+  playlist.set_id(playlist_id);
+  playlist.set_source("spotify");
+  for (const v1::Track& t : tracks) playlist.add_track_ids(t.id());
+  absl::Status status = state_->SavePlaylist(playlist, tracks, source_);
+  if (status.ok()) tracks_fetched_ += tracks.size();
+  return status;
 }
 
 absl::Status Crawler::AddDetails(std::vector<v1::Track>* tracks) {

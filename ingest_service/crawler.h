@@ -2,8 +2,10 @@
 
 // The Spotify crawl: search each query for artists (--pages pages of --page_size), list
 // each artist's albums over all pages, each album's tracks over all pages, then the
-// tracks' and artists' details and audio features. Every step is committed to the crawl
-// state with its results (see crawl_state.h), so a killed crawl goes on where it stopped.
+// tracks' and artists' details and audio features; then the tracks of each playlist
+// asked for by id (all pages) with their audio features, sent with the playlist. Every
+// step is committed to the crawl state with its results (see crawl_state.h), so a killed
+// crawl goes on where it stopped.
 
 #include <atomic>
 #include <cstdint>
@@ -20,6 +22,8 @@ namespace cratedig::ingest {
 struct CrawlOptions {
   /// Search texts, e.g. "a" or genre:"latin".
   std::vector<std::string> queries;
+  /// Public playlists to crawl, by Spotify id (22 base62 characters).
+  std::vector<std::string> playlists;
   /// Search pages per query.
   int pages = 10;
   /// Page size of search and artist albums (10 at most for a 2026 development-mode app).
@@ -40,6 +44,11 @@ struct CrawlOptions {
 /// queries. Empty pieces are dropped.
 std::vector<std::string> SplitQueries(const std::string& text);
 
+/// Reads playlist ids, one a line ('#' starts a comment; blank lines skipped); each line
+/// may be an id, a spotify:playlist:ID uri or an open.spotify.com/playlist/ID link.
+/// InvalidArgument naming the line when one is none of them.
+absl::StatusOr<std::vector<std::string>> ParsePlaylistIds(const std::string& text);
+
 /// The most results a search can page through (offset + limit).
 inline constexpr int kSearchWindow = 1000;
 
@@ -57,7 +66,7 @@ class Crawler {
 
   int64_t tracks_fetched() const { return tracks_fetched_; }
   bool audio_features_forbidden() const { return features_forbidden_; }
-  /// "searching", "artists", "albums" or "idle".
+  /// "searching", "artists", "albums", "playlists" or "idle".
   std::string phase() const;
 
  private:
@@ -70,6 +79,8 @@ class Crawler {
   absl::Status CrawlAlbums();
   absl::Status CrawlAlbumGroup(const std::vector<v1::AlbumRef>& albums);
   absl::StatusOr<std::vector<v1::Track>> ListTracks(const v1::AlbumRef& album);
+  absl::Status CrawlPlaylists();
+  absl::Status CrawlPlaylist(const std::string& playlist_id);
   absl::Status AddDetails(std::vector<v1::Track>* tracks);
   absl::Status AddFeatures(std::vector<v1::Track>* tracks);
   // Records a non-fatal failure of one item; returns the fatal ones.

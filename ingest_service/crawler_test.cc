@@ -225,3 +225,87 @@ TEST(SplitQueriesTest, CommasInsideQuotesStay) {
 
 }  // namespace
 }  // namespace cratedig::ingest
+
+namespace cratedig::ingest {
+namespace {
+
+// Public playlists by id, on the route of each API generation: /tracks (extended quota)
+// and, after its 403 in development mode, /items. Each playlist comes in one batch with
+// its tracks, each once in playlist order, with no episode or removed track; an unknown
+// id fails alone, naming the playlist.
+TEST_F(CrawlerTest, PlaylistsByIdComeWithTheirTracksInOrderOnEitherRoute) {
+  for (bool dev_mode : {false, true}) {
+    SCOPED_TRACE(dev_mode ? "dev mode" : "extended quota");
+    std::vector<std::string> args = {"--artists=6", "--every_5xx=9", "--every_429=11",
+                                     "--retry_after=0"};
+    if (dev_mode) args.push_back("--dev_mode");
+    StartFake(args);
+    std::unique_ptr<SpotifyClient> client = Client();
+    CrawlOptions options = Options(10, 1);
+    options.queries.clear();
+    for (const Json& p : truth_["playlists"]) options.playlists.push_back(p["id"]);
+    ASSERT_EQ(options.playlists.size(), 3u);
+    const std::string unknown = "0000000000000000000000";
+    options.playlists.push_back(unknown);
+    Crawler crawler(client.get(), state_.get(), options, &cancel_);
+    absl::StatusOr<int64_t> failed = crawler.Run();
+    ASSERT_TRUE(failed.ok()) << failed.status();
+    EXPECT_EQ(*failed, 1);  // the unknown playlist
+
+    std::map<std::string, v1::Playlist> playlists;
+    std::map<std::string, v1::Track> tracks;
+    auto batches = state_->PeekOutbox(100);
+    ASSERT_TRUE(batches.ok()) << batches.status();
+    for (const v1::IngestCatalogRequest& b : *batches) {
+      for (const v1::Track& t : b.tracks()) tracks[t.id()] = t;
+      for (const v1::Playlist& p : b.playlists()) playlists[p.id()] = p;
+    }
+    ASSERT_EQ(playlists.size(), 3u);
+    for (const Json& want : truth_["playlists"]) {
+      const v1::Playlist& got = playlists[want["id"].get<std::string>()];
+      EXPECT_EQ(got.source(), "spotify");
+      std::vector<std::string> ids(got.track_ids().begin(), got.track_ids().end());
+      EXPECT_EQ(ids, want["track_ids"].get<std::vector<std::string>>());
+      for (const std::string& id : ids) {
+        ASSERT_TRUE(tracks.count(id)) << id;
+        EXPECT_FALSE(tracks[id].album().id().empty()) << id;
+        EXPECT_FALSE(tracks[id].artists().empty()) << id;
+      }
+    }
+    auto counts = state_->Counts();
+    ASSERT_TRUE(counts.ok()) << counts.status();
+    EXPECT_EQ(counts->playlists_done, 3);
+    EXPECT_EQ(counts->playlists_total, 4);
+    EXPECT_EQ(counts->failed, 1);
+    auto stats = fake_->Stats();
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    Json by_endpoint = Json::parse(*stats)["by_endpoint"];
+    // Extended quota: /tracks only. Development mode: one 403 on /tracks, then /items.
+    EXPECT_EQ(by_endpoint.value("playlists/items", 0) > 0, dev_mode) << *stats;
+  }
+}
+
+TEST(ParsePlaylistIdsTest, TakesIdsUrisAndLinksAndNamesABadOne) {
+  auto ids = ParsePlaylistIds(
+      "37i9dQZF1DXcBWIGoYBM5M  # Today's Top Hits\n\n"
+      "spotify:playlist:5ABHKGoOzxkaa28ttQV9sE,"
+      "https://open.spotify.com/playlist/1A2B3C4D5E6F7G8H9I0J1K?si=abc\n"
+      "37i9dQZF1DXcBWIGoYBM5M\n");
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_THAT(*ids,
+              ::testing::ElementsAre("37i9dQZF1DXcBWIGoYBM5M", "5ABHKGoOzxkaa28ttQV9sE",
+                                     "1A2B3C4D5E6F7G8H9I0J1K"));
+  auto bad = ParsePlaylistIds("37i9dQZF1DXcBWIGoYBM5M\nnot-a-playlist\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(bad.status()));
+  EXPECT_THAT(std::string(bad.status().message()),
+              ::testing::HasSubstr("playlist 2 'not-a-playlist'"));
+  CrawlOptions none;
+  none.queries.clear();
+  EXPECT_FALSE(none.Validate().ok());
+  none.playlists = {"37i9dQZF1DXcBWIGoYBM5M"};
+  EXPECT_TRUE(none.Validate().ok());
+}
+
+}  // namespace
+}  // namespace cratedig::ingest

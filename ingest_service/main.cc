@@ -2,7 +2,9 @@
 // files and streaming them to the trainer; with --state_dir it also crawls the Spotify
 // Web API (see docs/ingest.md). Flags and wiring only; the logic is in ingest_lib.
 
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -10,6 +12,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "common/daemon.h"
 #include "common/daemon_flags.h"
 #include "common/logging.h"
@@ -32,6 +35,12 @@ ABSL_FLAG(std::string, credentials_file, "",
 ABSL_FLAG(std::string, queries, "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z",
           "comma-separated artist searches (any search text, e.g. genre:\"latin\")");
 ABSL_FLAG(int, pages, 10, "search pages per query");
+ABSL_FLAG(std::string, playlists, "",
+          "public playlists to crawl (every page of their tracks, sent with the "
+          "playlist): comma-separated Spotify ids, spotify:playlist: uris or "
+          "open.spotify.com links; --queries= crawls only these");
+ABSL_FLAG(std::string, playlists_file, "",
+          "a file of playlists to crawl, one id, uri or link a line ('#' comments)");
 ABSL_FLAG(int, page_size, 10,
           "page size of search and artist albums: 10 at most for a development-mode app, "
           "50 with extended quota");
@@ -68,6 +77,24 @@ cratedig::ingest::CrawlDaemonOptions CrawlFlags() {
   o.state_dir = absl::GetFlag(FLAGS_state_dir);
   o.crawl.queries = cratedig::ingest::SplitQueries(absl::GetFlag(FLAGS_queries));
   o.crawl.pages = absl::GetFlag(FLAGS_pages);
+  std::string playlists = absl::GetFlag(FLAGS_playlists);
+  if (const std::string file = absl::GetFlag(FLAGS_playlists_file); !file.empty()) {
+    std::ifstream in(file);
+    if (!in.is_open()) {
+      CD_LOG(ERROR) << "--playlists_file: cannot read " << file;
+      std::exit(2);
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    absl::StrAppend(&playlists, "\n", text.str());
+  }
+  absl::StatusOr<std::vector<std::string>> ids =
+      cratedig::ingest::ParsePlaylistIds(playlists);
+  if (!ids.ok()) {
+    CD_LOG(ERROR) << "--playlists: " << ids.status().message();
+    std::exit(2);
+  }
+  o.crawl.playlists = *std::move(ids);
   o.crawl.page_size = absl::GetFlag(FLAGS_page_size);
   o.crawl.batch_ids = absl::GetFlag(FLAGS_batch_ids);
   o.crawl.include_groups = absl::GetFlag(FLAGS_include_groups);

@@ -96,6 +96,24 @@ class HttpSpotifyClient final : public SpotifyClient {
     return ParsePage<v1::Track>(*json, ParseTrack);
   }
 
+  absl::StatusOr<SpotifyPage<v1::Track>> PlaylistTracks(const std::string& playlist_id,
+                                                        int offset, int limit) override {
+    for (;;) {
+      const bool items = playlist_items_route_.load();
+      absl::StatusOr<Json> json =
+          Get(absl::StrCat("/v1/playlists/", playlist_id, items ? "/items" : "/tracks",
+                           "?offset=", offset, "&limit=", limit));
+      if (!items && absl::IsPermissionDenied(json.status())) {
+        CD_LOG(INFO) << "/v1/playlists/{id}/tracks answers 403 (2026 development mode): "
+                        "using /v1/playlists/{id}/items";
+        playlist_items_route_ = true;
+        continue;
+      }
+      if (!json.ok()) return json.status();
+      return ParsePage<v1::Track>(*json, ParsePlaylistItem);
+    }
+  }
+
   absl::StatusOr<std::vector<std::optional<v1::Track>>> GetTracks(
       const std::vector<std::string>& ids) override {
     return GetMany<v1::Track>("tracks", "tracks", ids, ParseTrack);
@@ -164,6 +182,7 @@ class HttpSpotifyClient final : public SpotifyClient {
   const SpotifyClientOptions options_;
   RateLimiter limiter_;
   SpotifyClientStats stats_;
+  std::atomic<bool> playlist_items_route_{false};
   absl::Mutex token_mu_;
   std::string token_ ABSL_GUARDED_BY(token_mu_);
   absl::Time token_refresh_at_ ABSL_GUARDED_BY(token_mu_) = absl::InfinitePast();

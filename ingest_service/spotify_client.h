@@ -84,6 +84,12 @@ class SpotifyClient {
   /// GET /v1/albums/{id}/tracks; tracks carry id, name, artists, duration and explicit.
   virtual absl::StatusOr<SpotifyPage<v1::Track>> AlbumTracks(const std::string& album_id,
                                                              int offset, int limit) = 0;
+  /// One page of playlist `playlist_id`'s tracks: GET /v1/playlists/{id}/tracks, or
+  /// /v1/playlists/{id}/items from the first 403 of /tracks on (the 2026 development
+  /// mode moved the route). Full tracks with their album; an entry that is not a Spotify
+  /// track (episode, local file, removed) comes back without id.
+  virtual absl::StatusOr<SpotifyPage<v1::Track>> PlaylistTracks(
+      const std::string& playlist_id, int offset, int limit) = 0;
   /// GET /v1/tracks/{id} for one id, /v1/tracks?ids= for more; one entry per id, empty
   /// for ids Spotify does not know.
   virtual absl::StatusOr<std::vector<std::optional<v1::Track>>> GetTracks(

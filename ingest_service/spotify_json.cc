@@ -121,6 +121,20 @@ v1::Track ParseTrack(const Json& json) {
   return track;
 }
 
+v1::Track ParsePlaylistItem(const Json& json) {
+  for (const char* key : {"track", "item"}) {
+    const Json* t = Field(json, key);
+    if (t == nullptr || !t->is_object()) continue;
+    const Json* local = Field(*t, "is_local");
+    if (String(*t, "type") == "episode" ||
+        (local != nullptr && local->is_boolean() && local->get<bool>())) {
+      return v1::Track();
+    }
+    return ParseTrack(*t);
+  }
+  return v1::Track();
+}
+
 v1::AudioFeatures ParseAudioFeatures(const Json& json) {
   v1::AudioFeatures f;
   if (auto v = Number(json, "acousticness")) f.set_acousticness(*v);

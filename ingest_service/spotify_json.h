@@ -21,6 +21,10 @@ v1::Artist ParseArtist(const nlohmann::json& json);
 v1::AlbumRef ParseAlbum(const nlohmann::json& json);
 /// Parses a (simplified) track object; its album when it has one.
 v1::Track ParseTrack(const nlohmann::json& json);
+/// Parses a playlist item ({"added_at", "track": {...}}, or "item" since the 2026 route
+/// /v1/playlists/{id}/items): its track, or a track without id when the item is not a
+/// Spotify track (an episode, a local file, a removed track: null).
+v1::Track ParsePlaylistItem(const nlohmann::json& json);
 /// Parses an audio-features object.
 v1::AudioFeatures ParseAudioFeatures(const nlohmann::json& json);
 

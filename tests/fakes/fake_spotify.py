@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """A fake Spotify Web API on loopback for the crawler's tests.
 
-Serves a deterministic generated catalog (artists, albums, tracks, audio features) with the
-shapes of ../shared/spotify-api/examples: client-credentials tokens, search, artist albums,
-album tracks, single and batch track/artist/audio-features GETs, paging objects with
-href/next/offset/total. Faults are injected by request number so runs are reproducible:
+Serves a deterministic generated catalog (artists, albums, tracks, audio features, public
+playlists) with the shapes of ../shared/spotify-api/examples: client-credentials tokens,
+search, artist albums, album tracks, playlist items (/v1/playlists/{id}/tracks, which
+--dev_mode answers 403 as Spotify has since 2026-03-09, and /v1/playlists/{id}/items with
+the item field renamed "item"), single and batch track/artist/audio-features GETs, paging
+objects with href/next/offset/total. Faults are injected by request number so runs are reproducible:
 429 with Retry-After, 500/502/503, slow answers, truncated JSON, expired tokens (401) and a
 403 on audio features. Prints "PORT <n>" on stdout once it listens on 127.0.0.1.
 
@@ -56,6 +58,22 @@ class Catalog:
         for i, artist in enumerate(self.artists):
             for j in range(1 + (i * 7 + 3) % args.albums_per_artist):
                 self._add_album(rng, args, i, j)
+        # Public playlists of catalog tracks; the first is long enough to need paging. Each
+        # also holds a repeated track, a removed track (null) and a podcast episode, which
+        # are not playlist tracks.
+        prng = random.Random(args.seed * 7919 + 1)
+        self.playlists, self.playlist_by_id = [], {}
+        for p in range(args.playlists if self.tracks else 0):
+            size = args.big_playlist if p == 0 else 1 + (p * 11) % 30
+            tracks = [prng.choice(self.tracks) for _ in range(size)]
+            items = [{"track": t} for t in tracks]
+            items.insert(len(items) // 2, {"track": tracks[0]})
+            items.insert(1, {"track": None})
+            items.append({"episode": {"id": make_id(prng), "name": f"Episode {p}"}})
+            playlist = {"id": make_id(prng), "name": f"{WORDS[p % len(WORDS)]} mix {p}",
+                        "items": items}
+            self.playlists.append(playlist)
+            self.playlist_by_id[playlist["id"]] = playlist
 
     def _add_album(self, rng, args, i, j):
         artist = self.artists[i]
@@ -107,7 +125,16 @@ class Catalog:
                         "duration_ms": t["duration_ms"], "explicit": t["explicit"],
                         "popularity": None if dev_mode else t["popularity"],
                         "features": None if features_403 else t["features"]})
-        return {"tracks": out, "artists": len(self.artists), "albums": len(self.albums)}
+        playlists = []
+        for p in self.playlists:
+            ids = []
+            for item in p["items"]:
+                t = item.get("track")
+                if t is not None and t["id"] not in ids:
+                    ids.append(t["id"])
+            playlists.append({"id": p["id"], "name": p["name"], "track_ids": ids})
+        return {"tracks": out, "artists": len(self.artists), "albums": len(self.albums),
+                "playlists": playlists}
 
 
 def artist_ref(a):
@@ -159,6 +186,16 @@ class Fake:
         if not self.args.dev_mode:
             j["popularity"] = t["popularity"]
         return j
+
+    def playlist_item_json(self, item, field):
+        if "episode" in item:
+            e = item["episode"]
+            return {"added_at": "2026-01-02T03:04:05Z", field: {
+                "id": e["id"], "name": e["name"], "type": "episode",
+                "uri": f"spotify:episode:{e['id']}"}}
+        t = item["track"]
+        return {"added_at": "2026-01-02T03:04:05Z", "is_local": False,
+                field: None if t is None else self.track_json(t)}
 
     def features_json(self, t):
         if t["features"] is None:
@@ -303,6 +340,17 @@ class Handler(BaseHTTPRequestHandler):
                 return error(400, "Invalid limit")
             items = [f.simple_track_json(t) for t in album["tracks"]]
             return 200, paging(base, items, offset, limit), {}
+        if parts[:2] == ["v1", "playlists"] and len(parts) == 4 and parts[3] in ("tracks", "items"):
+            if parts[3] == "tracks" and a.dev_mode:
+                return error(403, "Forbidden")  # the route moved to /items
+            playlist = c.playlist_by_id.get(parts[2])
+            if playlist is None:
+                return error(404, "Not found.")
+            if limit > 100 or limit < 1:
+                return error(400, "Invalid limit")
+            field = "track" if parts[3] == "tracks" else "item"
+            items = [f.playlist_item_json(i, field) for i in playlist["items"]]
+            return 200, paging(base, items, offset, limit), {}
         return self.lookup(parts, ids)
 
     def lookup(self, parts, ids):
@@ -373,6 +421,9 @@ def main():
     p.add_argument("--albums_per_artist", type=int, default=4, help="albums 1..N per artist")
     p.add_argument("--tracks_per_album", type=int, default=14, help="tracks 1..N per album")
     p.add_argument("--big_album", type=int, default=120, help="tracks on the first album")
+    p.add_argument("--playlists", type=int, default=3, help="public playlists")
+    p.add_argument("--big_playlist", type=int, default=130,
+                   help="tracks of the first playlist (pages of 50)")
     p.add_argument("--client_id", default="test-client")
     p.add_argument("--client_secret", default="test-secret")
     p.add_argument("--token_ttl", type=int, default=3600, help="expires_in of tokens, seconds")

@@ -12,6 +12,7 @@
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -231,6 +232,74 @@ TEST_F(CrawlTest, RefusedCredentialsEndOnceWithAClearMessage) {
   EXPECT_NE(run->err.find("Spotify refused the client credentials"), std::string::npos)
       << run->err;
   EXPECT_EQ(run->err.find("not-the-secret-42"), std::string::npos) << run->err;
+}
+
+// ingestd --once crawls public playlists by id (development mode: the /tracks route
+// answers 403 and the crawl moves to /items; faults on the way), through the outbox into
+// the trainer, which stores them; an id that is not one is refused before any request.
+TEST_F(CrawlTest, CrawlsPublicPlaylistsByIdIntoTheTrainer) {
+  absl::StatusOr<std::string> dir = MakeTempDir("cratedig-crawl");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  dir_ = *dir;
+  std::ofstream(dir_ + "/credentials") << "SPOTIFY_CLIENT_ID=test-client\n"
+                                       << "SPOTIFY_CLIENT_SECRET=test-secret\n";
+  auto fake = testing::FakeSpotifyServer::Start(
+      {"--artists=8", "--dev_mode", "--every_429=9", "--retry_after=0", "--every_5xx=13",
+       "--dump=" + dir_ + "/truth.json"});
+  ASSERT_TRUE(fake.ok()) << fake.status();
+  fake_ = *std::move(fake);
+  truth_ = Json::parse(std::ifstream(dir_ + "/truth.json"));
+  ASSERT_EQ(truth_["playlists"].size(), 3u);
+  ASSERT_TRUE(StartTrainer("127.0.0.1:0").ok());
+  const std::string first = truth_["playlists"][0]["id"];
+  std::ofstream(dir_ + "/playlists")
+      << "# two by link and uri\n"
+      << "https://open.spotify.com/playlist/"
+      << truth_["playlists"][1]["id"].get<std::string>()
+      << "?si=x\nspotify:playlist:" << truth_["playlists"][2]["id"].get<std::string>()
+      << "\n";
+  std::vector<std::string> argv = {BinaryPath("ingestd"),
+                                   "--listen=127.0.0.1:0",
+                                   "--trainer=" + trainer_->address(),
+                                   "--state_dir=" + dir_ + "/crawl",
+                                   "--credentials_file=" + dir_ + "/credentials",
+                                   "--spotify_api_url=" + fake_->url(),
+                                   "--spotify_accounts_url=" + fake_->url(),
+                                   "--queries=",
+                                   "--playlists=" + first,
+                                   "--playlists_file=" + dir_ + "/playlists",
+                                   "--max_rps=0",
+                                   "--default_retry_after=20ms",
+                                   "--initial_backoff=10ms",
+                                   "--once"};
+  absl::StatusOr<CommandResult> run = RunCommand(argv, "", absl::Seconds(60));
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->exit_code, 0) << run->err;
+
+  auto catalog = v1::CatalogService::NewStub(MakeChannel(trainer_->address()));
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  v1::GetCatalogStatusResponse status;
+  ASSERT_TRUE(
+      catalog->GetCatalogStatus(&context, v1::GetCatalogStatusRequest(), &status).ok());
+  EXPECT_EQ(status.playlists(), 3);
+  size_t playlist_tracks = 0;
+  std::set<std::string> distinct;
+  for (const Json& p : truth_["playlists"]) {
+    for (const Json& id : p["track_ids"]) distinct.insert(id.get<std::string>());
+    playlist_tracks += p["track_ids"].size();
+  }
+  EXPECT_EQ(status.tracks(), static_cast<int64_t>(distinct.size()));
+  ASSERT_GT(playlist_tracks, 100u);
+
+  argv.back() = "--playlists=not-a-playlist";
+  argv.push_back("--once");
+  run = RunCommand(argv, "", absl::Seconds(30));
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->exit_code, 2) << run->err;
+  EXPECT_NE(run->err.find("'not-a-playlist' is not a Spotify playlist id"),
+            std::string::npos)
+      << run->err;
 }
 
 }  // namespace
