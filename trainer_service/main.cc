@@ -65,13 +65,13 @@ ABSL_FLAG(std::string, genre_representation, "weighted_onehot",
           "embedding of genres learnt from which genres tracks share)");
 ABSL_FLAG(int, genre_dim, 16,
           "Width of the genre embedding (--genre_representation=embedding)");
-ABSL_FLAG(double, cooccurrence_blend, 0.8,
+ABSL_FLAG(double, cooccurrence_blend, 0.5,
           "Share of each recommendation vector learnt from playlist co-occurrence (0..1; "
           "0 ignores playlists; tracks in no playlist score on their content alone)");
 ABSL_FLAG(
-    bool, cooccurrence_artists, false,
-    "Each artist's tracks also count as a playlist in the co-occurrence, so tracks in "
-    "no playlist learn from their artist's other tracks");
+    bool, cooccurrence_artists, true,
+    "When there are playlists, each artist's tracks also count as one in the "
+    "co-occurrence, so tracks in no playlist learn from their artist's other tracks");
 ABSL_FLAG(
     bool, cooccurrence_unit_fallback, false,
     "Tracks in no playlist keep their content vector at unit length instead of the "

@@ -239,7 +239,11 @@ RecommendVectors BuildRecommendVectors(const std::vector<v1::Track>& tracks,
       }
       lists.push_back(std::move(items));
     }
-    if (options.cooccurrence_artists) {
+    // Artists complement playlists; alone (a catalog without playlists) they would only
+    // cost a factorisation of the whole catalog.
+    const bool any_playlist = std::any_of(lists.begin(), lists.end(),
+                                          [](const auto& l) { return l.size() >= 2; });
+    if (options.cooccurrence_artists && any_playlist) {
       constexpr size_t kMaxArtistTracks = 100;
       absl::flat_hash_map<std::string, size_t> list_of_artist;
       for (size_t i = 0; i < labels.size(); ++i) {

@@ -248,10 +248,13 @@ TEST(BuildRecommendVectorsTest, ArtistsCountAsPlaylistsWhenAsked) {
   ASSERT_TRUE(info.has_value());
   // Every artist has two or three tracks: all 120 tracks get a vector.
   EXPECT_EQ(info->tracks(), 120);
-  // Without any playlist or artist pair: no co-occurrence block at all.
-  options.cooccurrence_artists = false;
+  // Without any playlist: no co-occurrence block at all, artists or not.
   RecommendVectors content =
       BuildRecommendVectors(tracks, rep, labels, features, {}, options, &info);
+  EXPECT_FALSE(info.has_value());
+  EXPECT_EQ(content.dim, features.dim());
+  options.cooccurrence_artists = false;
+  content = BuildRecommendVectors(tracks, rep, labels, features, {}, options, &info);
   EXPECT_FALSE(info.has_value());
   EXPECT_EQ(content.dim, features.dim());
 }
