@@ -6,6 +6,7 @@
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/testing/synthetic_catalog.h"
 #include "gtest/gtest.h"
@@ -13,10 +14,26 @@
 namespace cratedig::trainer {
 namespace {
 
+// Removes the directories TempDir made when the test program ends (ctest runs each test
+// in its own process), after every store in them was closed.
+class TempDirs : public ::testing::Environment {
+ public:
+  static std::vector<std::string>& Made() {
+    static auto* made = new std::vector<std::string>();
+    return *made;
+  }
+  void TearDown() override {
+    for (const std::string& dir : Made()) std::filesystem::remove_all(dir);
+  }
+};
+::testing::Environment* const kTempDirs =
+    ::testing::AddGlobalTestEnvironment(new TempDirs);
+
 std::string TempDir(const std::string& name) {
   std::string dir = ::testing::TempDir() + "/catalog_store_test_" + name + "." +
                     std::to_string(::getpid());
   std::filesystem::remove_all(dir);
+  TempDirs::Made().push_back(dir);
   return dir;
 }
 
