@@ -221,6 +221,13 @@ TEST(SpotifyJsonTest, NullAndMissingFieldsStayAbsent) {
   EXPECT_EQ(f.key(), -1);
   EXPECT_FALSE(f.has_tempo());
   EXPECT_FALSE(f.has_energy());
+  // Whole numbers beyond int64 (found by the spotify fuzzer: a double of 3e66 was cast)
+  // are absent, not wrapped.
+  f = ParseAudioFeatures(nlohmann::json::parse(
+      R"({"key":3.3e66,"mode":18446744073709551615,"time_signature":-1e300})"));
+  EXPECT_FALSE(f.has_key());
+  EXPECT_FALSE(f.has_mode());
+  EXPECT_FALSE(f.has_time_signature());
   EXPECT_EQ(ParseJsonBody(R"({"items": [)").status().code(), absl::StatusCode::kDataLoss);
 }
 

@@ -1,5 +1,7 @@
 #include "ingest_service/spotify_json.h"
 
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -29,11 +31,22 @@ std::optional<double> Number(const Json& json, const char* name) {
   return f->get<double>();
 }
 
+// A whole number; absent when the field is missing, not a number, or beyond int64's range
+// (converting such a double is undefined behaviour).
 std::optional<int64_t> Integer(const Json& json, const char* name) {
   const Json* f = Field(json, name);
   if (f == nullptr || !f->is_number()) return std::nullopt;
-  return f->is_number_float() ? static_cast<int64_t>(f->get<double>())
-                              : f->get<int64_t>();
+  if (f->is_number_unsigned()) {
+    const uint64_t v = f->get<uint64_t>();
+    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      return std::nullopt;
+    return static_cast<int64_t>(v);
+  }
+  if (f->is_number_integer()) return f->get<int64_t>();
+  const double v = f->get<double>();
+  constexpr double kLimit = 9223372036854775808.0;  // 2^63
+  if (!(v >= -kLimit && v < kLimit)) return std::nullopt;
+  return static_cast<int64_t>(v);
 }
 
 v1::ReleaseDate ParseReleaseDate(const std::string& text, const std::string& precision) {
