@@ -328,10 +328,8 @@ absl::StatusOr<std::string> HttpSpotifyClient::FetchToken() {
           (*json)["access_token"].is_string()) {
         // Spotify's lifetime when the answer gives none or a useless one (a string, say:
         // json::value would throw); at most a day.
-        double expires = 3600;
-        if (auto it = json->find("expires_in"); it != json->end() && it->is_number()) {
-          expires = std::clamp(it->get<double>(), 1.0, 86400.0);
-        }
+        const std::optional<double> given = NumberField(*json, "expires_in");
+        const double expires = given ? std::clamp(*given, 1.0, 86400.0) : 3600.0;
         // Refresh a little before expiry: a quarter of the lifetime, at most a minute.
         absl::Duration life = absl::Seconds(expires);
         token_refresh_at_ = absl::Now() + life - std::min(absl::Minutes(1), life / 4);

@@ -25,12 +25,6 @@ std::string String(const Json& json, const char* name) {
   return f != nullptr && f->is_string() ? f->get<std::string>() : std::string();
 }
 
-std::optional<double> Number(const Json& json, const char* name) {
-  const Json* f = Field(json, name);
-  if (f == nullptr || !f->is_number()) return std::nullopt;
-  return f->get<double>();
-}
-
 // A whole number; absent when the field is missing, not a number, or beyond int64's range
 // (converting such a double is undefined behaviour).
 std::optional<int64_t> Integer(const Json& json, const char* name) {
@@ -67,6 +61,12 @@ v1::ReleaseDate ParseReleaseDate(const std::string& text, const std::string& pre
 }
 
 }  // namespace
+
+std::optional<double> NumberField(const Json& json, const char* name) {
+  const Json* f = Field(json, name);
+  if (f == nullptr || !f->is_number()) return std::nullopt;
+  return f->get<double>();
+}
 
 absl::StatusOr<Json> ParseJsonBody(const std::string& body) {
   Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -150,19 +150,19 @@ v1::Track ParsePlaylistItem(const Json& json) {
 
 v1::AudioFeatures ParseAudioFeatures(const Json& json) {
   v1::AudioFeatures f;
-  if (auto v = Number(json, "acousticness")) f.set_acousticness(*v);
-  if (auto v = Number(json, "danceability")) f.set_danceability(*v);
-  if (auto v = Number(json, "energy")) f.set_energy(*v);
-  if (auto v = Number(json, "instrumentalness")) f.set_instrumentalness(*v);
+  if (auto v = NumberField(json, "acousticness")) f.set_acousticness(*v);
+  if (auto v = NumberField(json, "danceability")) f.set_danceability(*v);
+  if (auto v = NumberField(json, "energy")) f.set_energy(*v);
+  if (auto v = NumberField(json, "instrumentalness")) f.set_instrumentalness(*v);
   if (auto v = Integer(json, "key")) f.set_key(static_cast<int32_t>(*v));
-  if (auto v = Number(json, "liveness")) f.set_liveness(*v);
-  if (auto v = Number(json, "loudness")) f.set_loudness(*v);
+  if (auto v = NumberField(json, "liveness")) f.set_liveness(*v);
+  if (auto v = NumberField(json, "loudness")) f.set_loudness(*v);
   if (auto v = Integer(json, "mode")) f.set_mode(static_cast<int32_t>(*v));
-  if (auto v = Number(json, "speechiness")) f.set_speechiness(*v);
-  if (auto v = Number(json, "tempo")) f.set_tempo(*v);
+  if (auto v = NumberField(json, "speechiness")) f.set_speechiness(*v);
+  if (auto v = NumberField(json, "tempo")) f.set_tempo(*v);
   if (auto v = Integer(json, "time_signature"))
     f.set_time_signature(static_cast<int32_t>(*v));
-  if (auto v = Number(json, "valence")) f.set_valence(*v);
+  if (auto v = NumberField(json, "valence")) f.set_valence(*v);
   return f;
 }
 

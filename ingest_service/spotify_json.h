@@ -12,6 +12,9 @@
 
 namespace cratedig::ingest {
 
+/// The number in field `name` of an object; absent when missing, null or not a number.
+std::optional<double> NumberField(const nlohmann::json& json, const char* name);
+
 /// Returns the parsed body; InternalError-free: DataLoss when it is not JSON (e.g. cut).
 absl::StatusOr<nlohmann::json> ParseJsonBody(const std::string& body);
 
