@@ -327,35 +327,34 @@ std::vector<std::string> LexicalIndex::PrefixTerms(absl::string_view prefix,
   return out;
 }
 
-std::vector<LexicalIndex::Candidate> LexicalIndex::Candidates(const std::string& word,
-                                                              bool last) const {
-  std::vector<Candidate> out;
-  auto exact = std::lower_bound(terms_.begin(), terms_.end(), word);
-  if (exact != terms_.end() && *exact == word) {
-    out.push_back({static_cast<uint32_t>(exact - terms_.begin()), 0, false});
-  }
-  if (last) {
+void LexicalIndex::AddCandidates(const std::string& word, bool last, int group,
+                                 std::vector<Candidate>* out) const {
+  if (group == 0) {
+    auto exact = std::lower_bound(terms_.begin(), terms_.end(), word);
+    if (exact != terms_.end() && *exact == word) {
+      out->push_back({static_cast<uint32_t>(exact - terms_.begin()), 0, false});
+    }
+  } else if (group == 1) {
+    if (!last) return;
     uint32_t postings = 0;
     for (uint32_t t : PrefixTermIds(word, terms_.size())) {
       const uint32_t df = posting_start_[t + 1] - posting_start_[t];
       if (postings > 0 && postings + df > kMaxPrefixPostings) break;
       postings += df;
-      out.push_back({t, 0, true});
+      out->push_back({t, 0, true});
     }
-  }
-  const std::u32string w = DecodeUtf8(word);
-  const int budget = TypoBudget(static_cast<int>(w.size()));
-  if (budget > 0) {
-    std::vector<Candidate> typos;
+  } else {
+    const std::u32string w = DecodeUtf8(word);
+    const int budget = TypoBudget(static_cast<int>(w.size()));
+    if (budget == 0) return;
+    const size_t first = out->size();
     ForEachTypoTerm(w, budget, [&](uint32_t term, int distance) {
-      if (distance > 0) typos.push_back({term, static_cast<uint8_t>(distance), false});
+      if (distance > 0) out->push_back({term, static_cast<uint8_t>(distance), false});
     });
     std::stable_sort(
-        typos.begin(), typos.end(),
+        out->begin() + first, out->end(),
         [](const Candidate& a, const Candidate& b) { return a.typos < b.typos; });
-    out.insert(out.end(), typos.begin(), typos.end());
   }
-  return out;
 }
 
 absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
@@ -376,8 +375,17 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
   Scratch& scratch = ThreadScratch(title_words_.size());
   std::vector<std::vector<Candidate>> candidates(words.size());
   std::vector<uint64_t> volume(words.size(), 0);  // postings of each word's candidates
+  // A single word's prefix and typo candidates are only looked up when the walk below
+  // reaches them; several words need them all to choose between the two walks.
+  int groups = words.size() > 1 ? 3 : 1;
+  auto add_groups = [&](int from, int to) {
+    for (size_t q = 0; q < words.size(); ++q) {
+      for (int g = from; g < to; ++g)
+        AddCandidates(words[q], q + 1 == words.size(), g, &candidates[q]);
+    }
+  };
+  add_groups(0, groups);
   for (size_t q = 0; q < words.size(); ++q) {
-    candidates[q] = Candidates(words[q], q + 1 == words.size());
     for (const Candidate& c : candidates[q])
       volume[q] += posting_start_[c.term + 1] - posting_start_[c.term];
   }
@@ -454,7 +462,45 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
     if (!ranked) reset();
   }
   if (!ranked) {
-    for (size_t q = 0; q < words.size(); ++q) accumulate(q);
+    // Candidates by rank class: 0 the word itself, 1 a word it is the prefix of, 2 and 3
+    // a word one and two typos away. Each word's candidates come in that order, so
+    // walking them class by class over all words records the same best match per word
+    // and track as walking each word's candidates in turn. After classes 0..t, a track
+    // not yet matching every word can only complete through a class > t candidate:
+    // typos and prefixes at least (0, 1) after class 0, (1, 0) after class 1, (2, 0)
+    // after class 2. Complete tracks strictly better on those two keys rank above every
+    // such late completion; once `limit` of them pass `keep`, the rest cannot reach the
+    // first `limit` and is not walked. A common single word therefore costs its own
+    // postings, not those of every word it begins and every word a typo away.
+    auto klass = [](const Candidate& c) {
+      return c.typos > 0 ? 1 + c.typos : c.prefix ? 1 : 0;
+    };
+    const uint16_t all = static_cast<uint16_t>((1u << words.size()) - 1);
+    std::vector<size_t> next(words.size(), 0);
+    for (int t = 0; t <= 3; ++t) {
+      if (t < 3 && groups <= t) {
+        add_groups(groups, t + 1);
+        groups = t + 1;
+      }
+      for (size_t q = 0; q < words.size(); ++q) {
+        const uint16_t bit = static_cast<uint16_t>(1u << q);
+        for (; next[q] < candidates[q].size() && klass(candidates[q][next[q]]) <= t;
+             ++next[q]) {
+          const Candidate& c = candidates[q][next[q]];
+          for (uint32_t p = posting_start_[c.term]; p < posting_start_[c.term + 1]; ++p) {
+            if ((scratch.acc[posting_position_[p]].mask & bit) == 0) match(q, c, p);
+          }
+        }
+      }
+      if (t == 3 || scratch.touched.size() < static_cast<size_t>(limit)) continue;
+      size_t safe = 0;
+      for (uint32_t position : scratch.touched) {
+        const Acc& a = scratch.acc[position];
+        if (a.mask != all || (keep && !keep(position))) continue;
+        if (t == 0 ? a.prefixes == 0 && a.typos == 0 : a.typos < t) ++safe;
+      }
+      if (safe >= static_cast<size_t>(limit)) break;
+    }
   }
   hits.reserve(scratch.touched.size());
   for (uint32_t position : scratch.touched) {

@@ -116,7 +116,11 @@ class LexicalIndex {
   void ForEachTypoTerm(const std::u32string& word, int max_typos,
                        const std::function<void(uint32_t term, int typos)>& fn) const;
   std::vector<uint32_t> PrefixTermIds(absl::string_view prefix, size_t limit) const;
-  std::vector<Candidate> Candidates(const std::string& word, bool last) const;
+  // Appends the candidates of one group of `word` (the query's `last` word or not): 0 the
+  // word itself, 1 the words it is a proper prefix of (last word only, most frequent
+  // first), 2 the words within its typo budget (fewest typos first).
+  void AddCandidates(const std::string& word, bool last, int group,
+                     std::vector<Candidate>* out) const;
 
   std::vector<std::string> terms_;
   std::vector<uint32_t> posting_start_;

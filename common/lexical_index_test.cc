@@ -1,5 +1,6 @@
 #include "common/lexical_index.h"
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -132,7 +133,7 @@ TEST(LexicalIndexTest, MoreQueryWordsMatchedWins) {
 // A rare word with a common one: the first hits come from looking the common word up in
 // the rare word's tracks; they must be the first hits of the full walk (which a limit
 // beyond the complete matches forces), filters and typos included.
-TEST(LexicalIndexTest, RareWordLookupRanksLikeTheFullWalk) {
+TEST(LexicalIndexTest, ShortcutsRankLikeTheFullWalk) {
   std::vector<v1::Track> tracks;
   std::vector<int8_t> popularity;
   for (int i = 0; i < 20000; ++i) {
@@ -147,16 +148,21 @@ TEST(LexicalIndexTest, RareWordLookupRanksLikeTheFullWalk) {
   }
   LexicalIndex index = Build(tracks, popularity);
   auto some = [](int64_t position) { return position % 3 != 0; };
-  for (const char* query : {"zebra love", "love zebra", "zebar love", "zebra lov"}) {
+  // Several words (the rare word's lookup or the walk), and single words that stop after
+  // their exact (love), prefix (lov, zebr) or typo (zebar, lovver) matches, or never
+  // (crossing, song 4).
+  for (const char* query :
+       {"zebra love", "love zebra", "zebar love", "zebra lov", "love", "lov", "zebr",
+        "zebar", "lovver", "crossing", "song 4", "zebras lover", "lover zebra"}) {
     for (bool filtered : {false, true}) {
       const std::function<bool(int64_t)> keep =
           filtered ? std::function<bool(int64_t)>(some) : nullptr;
       auto top = index.Search(query, 50, nullptr, keep);
       auto all = index.Search(query, 20000, nullptr, keep);
       ASSERT_TRUE(top.ok() && all.ok()) << query;
-      ASSERT_EQ(top->size(), 50u) << query;
-      ASSERT_GE(all->size(), 50u) << query;
-      for (size_t i = 0; i < 50; ++i) {
+      ASSERT_EQ(top->size(), std::min<size_t>(50, all->size())) << query;
+      ASSERT_FALSE(top->empty()) << query;
+      for (size_t i = 0; i < top->size(); ++i) {
         const LexicalHit& a = (*top)[i];
         const LexicalHit& b = (*all)[i];
         EXPECT_EQ(a.position, b.position)
@@ -166,9 +172,26 @@ TEST(LexicalIndexTest, RareWordLookupRanksLikeTheFullWalk) {
         EXPECT_EQ(a.prefixes, b.prefixes) << query;
         EXPECT_EQ(a.field_score, b.field_score) << query;
         EXPECT_EQ(a.fields, b.fields) << query;
+        EXPECT_EQ(a.unmatched_title, b.unmatched_title) << query;
+        EXPECT_EQ(a.unmatched_version, b.unmatched_version) << query;
       }
     }
   }
+}
+
+// Sixty album names one typo from each query word (two typos in all) must not end the
+// walk before the title two typos from one word (two typos too, a better field) is seen.
+TEST(LexicalIndexTest, LateTypoMatchesStillRankWhereTheyBelong) {
+  std::vector<v1::Track> tracks;
+  for (int i = 0; i < 60; ++i)
+    tracks.push_back(MakeTrack("Song", "Artist", "Wondarful Chrastmas"));
+  tracks.push_back(MakeTrack("Wonderful Chrxstmxs", "Artist", "Album"));
+  LexicalIndex index = Build(tracks, std::vector<int8_t>(tracks.size(), 0));
+  auto top = index.Search("wonderful christmas", 50);
+  ASSERT_TRUE(top.ok());
+  ASSERT_EQ(top->size(), 50u);
+  EXPECT_EQ((*top)[0].position, 60);
+  EXPECT_EQ((*top)[0].typos, 2);
 }
 
 TEST(LexicalIndexTest, RejectsInconsistentData) {
