@@ -1,17 +1,21 @@
 // micro_bench: Google Benchmark figures for the per-request and per-track building
 // blocks: text normalisation and analysis, name and feature vectorisation, index search
-// (hnswlib against the exhaustive scan) and snapshot load.
+// (hnswlib against the exhaustive scan), lexical search and snapshot load.
 //
 //   build/bin/micro_bench [--benchmark_filter=REGEX] [--benchmark_repetitions=5
 //                          --benchmark_report_aggregates_only=true]
 //
 // Self-contained: the tracks are synthetic (names in several scripts, features drawn from
-// the real ranges), so it runs with no data files.
+// the real ranges), so it runs with no data files. CRATEDIG_BENCH_TRACKS=.../tracks.binpb
+// runs the lexical search over a real snapshot's tracks instead.
 
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <random>
@@ -20,6 +24,7 @@
 
 #include "common/ann.h"
 #include "common/features.h"
+#include "common/lexical_index.h"
 #include "common/text.h"
 #include "common/text_embedder.h"
 #include "query_service/query_engine.h"
@@ -243,6 +248,61 @@ void BM_SnapshotLoad(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_SnapshotLoad)->Arg(50000)->Unit(benchmark::kMillisecond);
+
+// The lexical index over the tracks of CRATEDIG_BENCH_TRACKS (a snapshot's tracks.binpb,
+// e.g. of bench/scale_run.sh's 1.2M-track catalog), else over 200,000 synthetic tracks;
+// queried as cratedig_load queries: track names, every other one cut to its first word.
+struct LexicalCorpus {
+  cratedig::LexicalIndex index;
+  std::vector<std::string> queries;
+};
+
+LexicalCorpus& GetLexicalCorpus() {
+  static LexicalCorpus* corpus = [] {
+    cratedig::v1::TrackTable table;
+    if (const char* path = std::getenv("CRATEDIG_BENCH_TRACKS")) {
+      std::ifstream in(path, std::ios::binary);
+      std::string bytes((std::istreambuf_iterator<char>(in)),
+                        std::istreambuf_iterator<char>());
+      if (!table.ParseFromString(bytes)) {
+        std::fprintf(stderr, "micro_bench: %s is not a track table\n", path);
+        std::abort();
+      }
+    } else {
+      for (auto& t : SyntheticTracks(200000, 11)) *table.add_tracks() = std::move(t);
+    }
+    cratedig::LexicalIndexBuilder builder;
+    std::vector<int8_t> popularity;
+    for (int i = 0; i < table.tracks_size(); ++i) {
+      builder.Add(i, table.tracks(i));
+      popularity.push_back(static_cast<int8_t>(table.tracks(i).popularity()));
+    }
+    auto* c =
+        new LexicalCorpus{*cratedig::LexicalIndex::FromProto(
+                              builder.Finish(table.tracks_size()), std::move(popularity)),
+                          {}};
+    std::mt19937_64 rng(5);
+    for (int i = 0; i < 4096; ++i) {
+      std::string name =
+          table.tracks(static_cast<int>(rng() % table.tracks_size())).name();
+      if (i % 2 == 1) name = name.substr(0, name.find(' '));
+      c->queries.push_back(name);
+    }
+    return c;
+  }();
+  return *corpus;
+}
+
+void BM_LexicalSearch(benchmark::State& state) {
+  LexicalCorpus& c = GetLexicalCorpus();
+  size_t q = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(c.index.Search(c.queries[q++ % c.queries.size()], 50));
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["tracks"] = static_cast<double>(c.index.tracks());
+}
+BENCHMARK(BM_LexicalSearch)->Unit(benchmark::kMicrosecond);
 
 void BM_QuerySearch(benchmark::State& state) {
   auto snapshot = *cratedig::query::Snapshot::Load(SnapshotDir(50000));
