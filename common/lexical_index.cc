@@ -62,7 +62,65 @@ struct Acc {
 struct Scratch {
   std::vector<Acc> acc;
   std::vector<uint32_t> touched;
+  std::vector<uint64_t> bits;  // WordCountFloor's bitsets
 };
+
+// Bit-sliced counters: 5 planes count to 31, beyond kMaxQueryWords.
+constexpr int kCountPlanes = 5;
+
+// For a query of several words: the number of words c such that the tracks matching at
+// least c words, those passing `keep`, are `limit` or more (1 when none is), and in
+// `selected` (one bit per track) the tracks matching at least c words. No other track can
+// rank among the first `limit`, since hits rank by words matched first. `word_bits` holds
+// one bitset per query word, the tracks any of its candidates matched.
+int WordCountFloor(const uint64_t* word_bits, size_t words, size_t blocks, int limit,
+                   const std::function<bool(int64_t position)>& keep, uint64_t* planes,
+                   uint64_t* selected) {
+  // planes[k * blocks + b]: bit k of the count of words matched, per track.
+  for (size_t b = 0; b < blocks; ++b) {
+    uint64_t c[kCountPlanes] = {};
+    for (size_t q = 0; q < words; ++q) {
+      uint64_t carry = word_bits[q * blocks + b];
+      for (int k = 0; k < kCountPlanes && carry != 0; ++k) {
+        const uint64_t next = c[k] & carry;
+        c[k] ^= carry;
+        carry = next;
+      }
+    }
+    for (int k = 0; k < kCountPlanes; ++k) planes[k * blocks + b] = c[k];
+  }
+  // Tracks whose count is exactly `level`, in block b.
+  auto exactly = [&](int level, size_t b) {
+    uint64_t m = ~uint64_t{0};
+    for (int k = 0; k < kCountPlanes; ++k) {
+      const uint64_t plane = planes[k * blocks + b];
+      m &= (level >> k) & 1 ? plane : ~plane;
+    }
+    return m;
+  };
+  int floor = 1;
+  size_t found = 0;
+  for (int level = static_cast<int>(words); level >= 1 && floor == 1; --level) {
+    for (size_t b = 0; b < blocks && found < static_cast<size_t>(limit); ++b) {
+      uint64_t m = exactly(level, b);
+      if (!keep) {
+        found += static_cast<size_t>(__builtin_popcountll(m));
+        continue;
+      }
+      for (; m != 0 && found < static_cast<size_t>(limit); m &= m - 1) {
+        if (keep(static_cast<int64_t>(b * 64 + __builtin_ctzll(m)))) ++found;
+      }
+    }
+    if (found >= static_cast<size_t>(limit)) floor = level;
+  }
+  for (size_t b = 0; b < blocks; ++b) {
+    uint64_t m = 0;
+    for (int level = floor; level <= static_cast<int>(words); ++level)
+      m |= exactly(level, b);
+    selected[b] = m;
+  }
+  return floor;
+}
 
 Scratch& ThreadScratch(size_t tracks) {
   thread_local Scratch scratch;
@@ -476,6 +534,31 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
       return c.typos > 0 ? 1 + c.typos : c.prefix ? 1 : 0;
     };
     const uint16_t all = static_cast<uint16_t>((1u << words.size()) - 1);
+    // Several words with many postings: count first, in bitsets that stay in cache, how
+    // many words each track matches, and walk only the tracks matching enough of them to
+    // rank (WordCountFloor) instead of accumulating every track any word matched.
+    const size_t blocks = (title_words_.size() + 63) / 64;
+    uint64_t total = 0;
+    for (uint64_t v : volume) total += v;
+    const uint64_t* selected = nullptr;
+    if (words.size() > 1 && total >= 4 * blocks) {
+      const size_t n = words.size();
+      scratch.bits.assign((n + kCountPlanes + 1) * blocks, 0);
+      uint64_t* word_bits = scratch.bits.data();
+      for (size_t q = 0; q < n; ++q) {
+        uint64_t* bits = word_bits + q * blocks;
+        for (const Candidate& c : candidates[q]) {
+          for (uint32_t p = posting_start_[c.term]; p < posting_start_[c.term + 1]; ++p) {
+            const uint32_t position = posting_position_[p];
+            bits[position >> 6] |= uint64_t{1} << (position & 63);
+          }
+        }
+      }
+      uint64_t* planes = word_bits + n * blocks;
+      uint64_t* chosen = planes + kCountPlanes * blocks;
+      WordCountFloor(word_bits, n, blocks, limit, keep, planes, chosen);
+      selected = chosen;
+    }
     std::vector<size_t> next(words.size(), 0);
     for (int t = 0; t <= 3; ++t) {
       if (t < 3 && groups <= t) {
@@ -488,7 +571,11 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
              ++next[q]) {
           const Candidate& c = candidates[q][next[q]];
           for (uint32_t p = posting_start_[c.term]; p < posting_start_[c.term + 1]; ++p) {
-            if ((scratch.acc[posting_position_[p]].mask & bit) == 0) match(q, c, p);
+            const uint32_t position = posting_position_[p];
+            if (selected != nullptr &&
+                ((selected[position >> 6] >> (position & 63)) & 1) == 0)
+              continue;
+            if ((scratch.acc[position].mask & bit) == 0) match(q, c, p);
           }
         }
       }
@@ -502,7 +589,10 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
       if (safe >= static_cast<size_t>(limit)) break;
     }
   }
-  hits.reserve(scratch.touched.size());
+  // The best `limit` in a heap whose front is the worst of them: a common word touches
+  // hundreds of thousands of tracks, and most are compared once and dropped.
+  const size_t most = static_cast<size_t>(limit);
+  hits.reserve(std::min(scratch.touched.size(), most));
   for (uint32_t position : scratch.touched) {
     Acc& a = scratch.acc[position];
     if (keep && !keep(position)) {
@@ -519,13 +609,18 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
     h.field_score = a.field_score;
     h.fields = a.fields;
     h.popularity = popularity_[position];
-    hits.push_back(h);
     a = Acc();
+    if (hits.size() < most) {
+      hits.push_back(h);
+      std::push_heap(hits.begin(), hits.end(), Better);
+    } else if (Better(h, hits.front())) {
+      std::pop_heap(hits.begin(), hits.end(), Better);
+      hits.back() = h;
+      std::push_heap(hits.begin(), hits.end(), Better);
+    }
   }
   scratch.touched.clear();
-  const size_t shown = std::min(hits.size(), static_cast<size_t>(limit));
-  std::partial_sort(hits.begin(), hits.begin() + shown, hits.end(), Better);
-  hits.resize(shown);
+  std::sort_heap(hits.begin(), hits.end(), Better);
   return hits;
 }
 

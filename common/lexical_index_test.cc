@@ -194,6 +194,28 @@ TEST(LexicalIndexTest, LateTypoMatchesStillRankWhereTheyBelong) {
   EXPECT_EQ((*top)[0].typos, 2);
 }
 
+// A hundred tracks match both words but the filter keeps ten: the other forty results
+// come from the tracks matching one word.
+TEST(LexicalIndexTest, TheFilterCountsWhenSkippingTracksMatchingFewerWords) {
+  std::vector<v1::Track> tracks;
+  for (int i = 0; i < 100; ++i)
+    tracks.push_back(MakeTrack("Alpha Beta", "Artist", "Album"));
+  for (int i = 0; i < 1000; ++i)
+    tracks.push_back(MakeTrack("Alpha Gamma", "Artist", "Album"));
+  LexicalIndex index = Build(tracks, std::vector<int8_t>(tracks.size(), 0));
+  const std::function<bool(int64_t)> keep = [](int64_t position) {
+    return position >= 90;
+  };
+  auto top = index.Search("alpha beta", 50, nullptr, keep);
+  auto all = index.Search("alpha beta", 2000, nullptr, keep);
+  ASSERT_TRUE(top.ok() && all.ok());
+  ASSERT_EQ(top->size(), 50u);
+  for (size_t i = 0; i < top->size(); ++i) {
+    EXPECT_EQ((*top)[i].position, (*all)[i].position) << i;
+    EXPECT_EQ((*top)[i].words, i < 10 ? 2 : 1) << i;
+  }
+}
+
 TEST(LexicalIndexTest, RejectsInconsistentData) {
   LexicalIndexBuilder builder;
   builder.Add(0, MakeTrack("a b", "c", "d"));
