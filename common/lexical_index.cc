@@ -65,6 +65,9 @@ struct Scratch {
   std::vector<uint64_t> bits;  // WordCountFloor's bitsets
 };
 
+// Postings (or hits) ahead of the current one whose per-track data is prefetched.
+constexpr uint32_t kPrefetch = 16;
+
 // Bit-sliced counters: 5 planes count to 31, beyond kMaxQueryWords.
 constexpr int kCountPlanes = 5;
 
@@ -570,8 +573,12 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
         for (; next[q] < candidates[q].size() && klass(candidates[q][next[q]]) <= t;
              ++next[q]) {
           const Candidate& c = candidates[q][next[q]];
-          for (uint32_t p = posting_start_[c.term]; p < posting_start_[c.term + 1]; ++p) {
+          const uint32_t end = posting_start_[c.term + 1];
+          for (uint32_t p = posting_start_[c.term]; p < end; ++p) {
             const uint32_t position = posting_position_[p];
+            // The accumulators are scattered over megabytes: ask for them ahead.
+            if (p + kPrefetch < end)
+              __builtin_prefetch(&scratch.acc[posting_position_[p + kPrefetch]]);
             if (selected != nullptr &&
                 ((selected[position >> 6] >> (position & 63)) & 1) == 0)
               continue;
@@ -593,7 +600,16 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
   // hundreds of thousands of tracks, and most are compared once and dropped.
   const size_t most = static_cast<size_t>(limit);
   hits.reserve(std::min(scratch.touched.size(), most));
-  for (uint32_t position : scratch.touched) {
+  const size_t touched = scratch.touched.size();
+  for (size_t i = 0; i < touched; ++i) {
+    const uint32_t position = scratch.touched[i];
+    if (i + kPrefetch < touched) {
+      const uint32_t ahead = scratch.touched[i + kPrefetch];
+      __builtin_prefetch(&scratch.acc[ahead]);
+      __builtin_prefetch(&title_words_[ahead]);
+      __builtin_prefetch(&version_words_[ahead]);
+      __builtin_prefetch(&popularity_[ahead]);
+    }
     Acc& a = scratch.acc[position];
     if (keep && !keep(position)) {
       a = Acc();
