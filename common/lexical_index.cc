@@ -481,6 +481,58 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
     for (uint32_t position : scratch.touched) scratch.acc[position] = Acc();
     scratch.touched.clear();
   };
+  // The best `limit` hits in a heap whose front is the worst of them: a common word
+  // touches hundreds of thousands of tracks, and most are compared once and dropped.
+  const size_t most = static_cast<size_t>(limit);
+  hits.reserve(most);
+  auto offer = [&](const LexicalHit& h) {
+    if (hits.size() < most) {
+      hits.push_back(h);
+      std::push_heap(hits.begin(), hits.end(), Better);
+    } else if (Better(h, hits.front())) {
+      std::pop_heap(hits.begin(), hits.end(), Better);
+      hits.back() = h;
+      std::push_heap(hits.begin(), hits.end(), Better);
+    }
+  };
+  // A single word whose exact postings hold `limit` tracks passing `keep`: they outrank
+  // every prefix and typo match, and each posting is a whole hit, ranked straight from it
+  // without the accumulators.
+  if (words.size() == 1 && !candidates[0].empty() &&
+      posting_start_[candidates[0][0].term + 1] - posting_start_[candidates[0][0].term] >=
+          most) {
+    const uint32_t begin = posting_start_[candidates[0][0].term];
+    const uint32_t end = posting_start_[candidates[0][0].term + 1];
+    size_t kept = 0;
+    for (uint32_t p = begin; p < end; ++p) {
+      if (p + kPrefetch < end) {
+        const uint32_t ahead = posting_position_[p + kPrefetch];
+        __builtin_prefetch(&title_words_[ahead]);
+        __builtin_prefetch(&version_words_[ahead]);
+        __builtin_prefetch(&popularity_[ahead]);
+      }
+      const uint32_t position = posting_position_[p];
+      if (keep && !keep(position)) continue;
+      ++kept;
+      const uint8_t fields = posting_fields_[p];
+      LexicalHit h;
+      h.position = position;
+      h.words = 1;
+      const int title_hit = (fields & kFieldTitle) ? 1 : 0;
+      const int version_hit = !title_hit && (fields & kFieldTitleVersion) ? 1 : 0;
+      h.unmatched_title = std::max(0, title_words_[position] - title_hit);
+      h.unmatched_version = std::max(0, version_words_[position] - version_hit);
+      h.field_score = FieldWeight(fields);
+      h.fields = fields;
+      h.popularity = popularity_[position];
+      offer(h);
+    }
+    if (kept >= most) {
+      std::sort_heap(hits.begin(), hits.end(), Better);
+      return hits;
+    }
+    hits.clear();
+  }
   // Hits rank by the number of words matched first. When the rarest word's tracks hold
   // `limit` tracks matching every word, no other track can rank among the first `limit`:
   // the other words are then looked up in those tracks' postings (a binary search per
@@ -596,10 +648,6 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
       if (safe >= static_cast<size_t>(limit)) break;
     }
   }
-  // The best `limit` in a heap whose front is the worst of them: a common word touches
-  // hundreds of thousands of tracks, and most are compared once and dropped.
-  const size_t most = static_cast<size_t>(limit);
-  hits.reserve(std::min(scratch.touched.size(), most));
   const size_t touched = scratch.touched.size();
   for (size_t i = 0; i < touched; ++i) {
     const uint32_t position = scratch.touched[i];
@@ -626,14 +674,7 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
     h.fields = a.fields;
     h.popularity = popularity_[position];
     a = Acc();
-    if (hits.size() < most) {
-      hits.push_back(h);
-      std::push_heap(hits.begin(), hits.end(), Better);
-    } else if (Better(h, hits.front())) {
-      std::pop_heap(hits.begin(), hits.end(), Better);
-      hits.back() = h;
-      std::push_heap(hits.begin(), hits.end(), Better);
-    }
+    offer(h);
   }
   scratch.touched.clear();
   std::sort_heap(hits.begin(), hits.end(), Better);
