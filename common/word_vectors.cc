@@ -104,6 +104,12 @@ absl::StatusOr<WordVectors> WordVectors::Create(int dim, std::vector<std::string
   return table;
 }
 
+std::optional<std::string> WordVectors::FileWord(absl::string_view raw) {
+  absl::StatusOr<std::vector<std::string>> words = TextWords(raw);
+  if (!words.ok() || words->size() != 1) return std::nullopt;
+  return std::move(words->front());
+}
+
 absl::StatusOr<WordVectors> WordVectors::ReadTextFile(
     const std::string& path,
     const std::function<bool(absl::string_view word, int64_t rank)>& keep) {
@@ -164,9 +170,9 @@ absl::StatusOr<WordVectors> WordVectors::ReadTextFile(
       }
     }
     const int64_t this_rank = rank++;
-    absl::StatusOr<std::vector<std::string>> normalized = TextWords(parts[0]);
-    if (!normalized.ok() || normalized->size() != 1) continue;
-    const std::string& word = normalized->front();
+    std::optional<std::string> normalized = FileWord(parts[0]);
+    if (!normalized) continue;
+    const std::string& word = *normalized;
     if (seen.contains(word) || !keep(word, this_rank)) continue;
     seen.emplace(word, this_rank);
     words.push_back(word);

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,6 +39,10 @@ class WordVectors final : public NameEmbedder {
   static absl::StatusOr<WordVectors> ReadTextFile(
       const std::string& path,
       const std::function<bool(absl::string_view word, int64_t rank)>& keep);
+
+  /// A word of a vectors file as a table keeps it: its normalised form when that is one
+  /// word (TextWords), else nothing.
+  static std::optional<std::string> FileWord(absl::string_view raw);
 
   /// A table from its parts: `vectors` is words.size() x dim, `subword_vectors`
   /// subword_buckets x dim (empty when there are no subwords). InvalidArgument when the

@@ -27,8 +27,10 @@ ABSL_FLAG(std::string, text_vectors, "hashed",
           "(word vectors learned from the catalog's titles and album names) or file "
           "(word vectors read from --word_vectors_file)");
 ABSL_FLAG(int, text_dim, 256, "Width of the hashed track-name vectors");
-ABSL_FLAG(std::string, word_vectors_file, "",
-          "--text_vectors=file: a fastText .vec or GloVe .txt word vectors file");
+ABSL_FLAG(
+    std::string, word_vectors_file, "",
+    "--text_vectors=file: a fastText model (.bin), fastText .vec or GloVe .txt word "
+    "vectors file");
 ABSL_FLAG(int64_t, word_vectors_max_words, 50000,
           "--text_vectors=file: the file's first (most frequent) words kept besides the "
           "words of the catalog's titles");

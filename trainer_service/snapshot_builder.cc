@@ -83,9 +83,13 @@ Rows EmbedNames(const std::vector<v1::Track>& tracks, const std::vector<int64_t>
   return rows;
 }
 
+// The n-gram vectors of a fastText model are shipped in the snapshot up to this many
+// floats (128 MB); a large pretrained model's are left out.
+constexpr int64_t kMaxFileSubwordFloats = int64_t{32} << 20;
+
 // The word vectors options ask for: learned from the titles and album names of the
-// indexed tracks, or read from a file keeping the words of the titles and the file's
-// first word_vectors_max_words.
+// indexed tracks, or read from a file (a fastText model, .vec or GloVe .txt) keeping the
+// words of the titles and the file's first word_vectors_max_words.
 absl::StatusOr<WordVectors> MakeWordVectors(const std::vector<v1::Track>& tracks,
                                             const std::vector<int64_t>& indexed,
                                             const BuildOptions& options) {
@@ -103,10 +107,13 @@ absl::StatusOr<WordVectors> MakeWordVectors(const std::vector<v1::Track>& tracks
     absl::StatusOr<std::vector<std::string>> words = TextWords(tracks[i].name());
     if (words.ok()) catalog_words.insert(words->begin(), words->end());
   }
-  return WordVectors::ReadTextFile(
-      options.word_vectors_file, [&](absl::string_view word, int64_t rank) {
-        return rank < options.word_vectors_max_words || catalog_words.contains(word);
-      });
+  auto keep = [&](absl::string_view word, int64_t rank) {
+    return rank < options.word_vectors_max_words || catalog_words.contains(word);
+  };
+  if (IsFastTextModel(options.word_vectors_file)) {
+    return ReadFastTextModel(options.word_vectors_file, keep, kMaxFileSubwordFloats);
+  }
+  return WordVectors::ReadTextFile(options.word_vectors_file, keep);
 }
 
 std::string WordVectorsSource(const BuildOptions& options) {

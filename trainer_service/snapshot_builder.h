@@ -37,8 +37,8 @@ struct BuildOptions {
   int text_dim = 256;
   /// kFastText: how the vectors are learned.
   WordVectorOptions word_vectors;
-  /// kFile: a fastText .vec or GloVe .txt file, and how many of its first (most frequent)
-  /// words are kept besides the words of the catalog's titles.
+  /// kFile: a fastText model (.bin), fastText .vec or GloVe .txt file, and how many of
+  /// its first (most frequent) words are kept besides the words of the catalog's titles.
   std::string word_vectors_file;
   int64_t word_vectors_max_words = 50000;
   /// kFastText and kFile: the share of the name vector's squared length given to the word

@@ -5,8 +5,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -98,6 +100,140 @@ absl::StatusOr<WordVectors> LearnWordVectors(const std::vector<std::string>& tex
   }
   WordVectors::Center(o.dim, &vectors, &subwords);
   return WordVectors::Create(o.dim, std::move(words), std::move(vectors), args.minn,
+                             args.maxn, std::move(subwords));
+}
+
+namespace {
+
+// fastText's loader trusts the file: a model cut short makes it loop for ever (it reads
+// a word until a NUL byte that never comes) or allocate what the garbage says. This walks
+// the layout fastText 0.9 writes (FastText::saveModel: magic, version, Args::save,
+// Dictionary::save, the input and output matrices) and checks every length against the
+// file before fastText reads it.
+absl::Status CheckFastTextLayout(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(0, std::ios::end);
+  const int64_t size = in.tellg();
+  in.seekg(0);
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("word vectors ", path, " is not a whole fastText model: ", why));
+  };
+  auto read = [&](auto* value) {
+    in.read(reinterpret_cast<char*>(value), sizeof(*value));
+    return in.gcount() == sizeof(*value);
+  };
+  int32_t magic = 0, version = 0;
+  if (!read(&magic) || !read(&version)) return bad("too short");
+  if (version < 11 || version > 12) return bad(absl::StrCat("version ", version));
+  // Args: dim, ws, epoch, minCount, neg, wordNgrams, loss, model, bucket, minn, maxn,
+  // lrUpdateRate (int32 each), then t (double).
+  int32_t args[12];
+  double t = 0;
+  for (int32_t& a : args) {
+    if (!read(&a)) return bad("cut in its settings");
+  }
+  if (!read(&t)) return bad("cut in its settings");
+  const int64_t dim = args[0], bucket = args[8];
+  if (dim < 1 || dim > 4096 || bucket < 0) return bad("settings out of range");
+  int32_t entries = 0, nwords = 0, nlabels = 0;
+  int64_t ntokens = 0, pruned = 0;
+  if (!read(&entries) || !read(&nwords) || !read(&nlabels) || !read(&ntokens) ||
+      !read(&pruned)) {
+    return bad("cut in its dictionary");
+  }
+  if (entries < 0 || nwords < 0 || nlabels < 0 || int64_t{nwords} + nlabels != entries) {
+    return bad("dictionary counts disagree");
+  }
+  for (int32_t i = 0; i < entries; ++i) {
+    int c;
+    int64_t length = 0;
+    while ((c = in.get()) != 0) {
+      if (c == std::char_traits<char>::eof() || ++length > (1 << 20)) {
+        return bad("cut in its dictionary");
+      }
+    }
+    in.seekg(sizeof(int64_t) + sizeof(int8_t), std::ios::cur);  // count, type
+  }
+  if (pruned > 0) in.seekg(pruned * 2 * sizeof(int32_t), std::ios::cur);
+  int64_t at = in.tellg();
+  if (!in || at > size) return bad("cut in its dictionary");
+  for (const char* matrix : {"input", "output"}) {
+    char quantized = 0;
+    int64_t rows = 0, columns = 0;
+    if (!read(&quantized)) return bad(absl::StrCat("cut before its ", matrix, " matrix"));
+    if (quantized != 0) return bad("quantised (.ftz) models are not read");
+    if (!read(&rows) || !read(&columns) || rows < 0 || columns != dim ||
+        rows > (size - in.tellg()) / static_cast<int64_t>(sizeof(float)) / dim) {
+      return bad(absl::StrCat("its ", matrix, " matrix is cut or misshapen"));
+    }
+    in.seekg(rows * columns * static_cast<int64_t>(sizeof(float)), std::ios::cur);
+  }
+  at = in.tellg();
+  if (!in || at != size) return bad("its size disagrees with its contents");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool IsFastTextModel(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  int32_t magic = 0;
+  in.read(reinterpret_cast<char*>(&magic), sizeof(magic));
+  // fastText's FASTTEXT_FILEFORMAT_MAGIC_INT32 (fasttext.cc, not in its headers).
+  return in.gcount() == sizeof(magic) && magic == 793712314;
+}
+
+absl::StatusOr<WordVectors> ReadFastTextModel(
+    const std::string& path,
+    const std::function<bool(absl::string_view word, int64_t rank)>& keep,
+    int64_t max_subword_floats) {
+  if (!std::ifstream(path, std::ios::binary).is_open()) {
+    return absl::NotFoundError(absl::StrCat("word vectors ", path, " cannot be opened"));
+  }
+  if (absl::Status layout = CheckFastTextLayout(path); !layout.ok()) return layout;
+  fasttext::FastText model;
+  try {
+    model.loadModel(path);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("word vectors ", path, ": fastText refuses it: ", e.what()));
+  }
+  const int dim = model.getDimension();
+  std::shared_ptr<const fasttext::Dictionary> dict = model.getDictionary();
+  std::vector<std::string> words;
+  std::vector<float> vectors;
+  absl::flat_hash_set<std::string> seen;
+  fasttext::Vector v(dim);
+  for (int32_t i = 0; i < dict->nwords(); ++i) {
+    const std::string& raw = dict->getWord(i);
+    if (raw == fasttext::Dictionary::EOS) continue;
+    std::optional<std::string> word = WordVectors::FileWord(raw);
+    if (!word || seen.contains(*word) || !keep(*word, i)) continue;
+    model.getWordVector(v, raw);
+    vectors.insert(vectors.end(), v.data(), v.data() + dim);
+    seen.insert(*word);
+    words.push_back(*std::move(word));
+  }
+  if (words.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("word vectors ", path, " holds no word to keep"));
+  }
+  const fasttext::Args& args = model.getArgs();
+  std::vector<float> subwords;
+  if (args.maxn > 0 && args.bucket > 0 &&
+      static_cast<int64_t>(args.bucket) * dim <= max_subword_floats) {
+    try {
+      std::shared_ptr<const fasttext::DenseMatrix> input = model.getInputMatrix();
+      const float* begin = input->data() + static_cast<int64_t>(dict->nwords()) * dim;
+      subwords.assign(begin, begin + static_cast<int64_t>(args.bucket) * dim);
+    } catch (const std::exception&) {
+      // A quantised model (.ftz) cannot export its matrix: its words alone are kept.
+    }
+  }
+  if (subwords.empty())
+    return WordVectors::Create(dim, std::move(words), std::move(vectors));
+  return WordVectors::Create(dim, std::move(words), std::move(vectors), args.minn,
                              args.maxn, std::move(subwords));
 }
 

@@ -6,10 +6,12 @@
 // typo, another form) still gets a vector at query time.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/word_vectors.h"
 
 namespace cratedig::trainer {
@@ -33,5 +35,21 @@ struct WordVectorOptions {
 /// fastText fails (its message kept).
 absl::StatusOr<WordVectors> LearnWordVectors(const std::vector<std::string>& texts,
                                              const WordVectorOptions& options);
+
+/// Whether the file at `path` begins with fastText's model magic number (a .bin model).
+bool IsFastTextModel(const std::string& path);
+
+/// Reads a fastText model (.bin) with fastText's own loader: the vector of each
+/// dictionary word (as fastText gives it: the word's row plus its n-grams) whose
+/// WordVectors::FileWord form is new and that `keep(word, rank)` accepts (rank: its place
+/// in the dictionary, most frequent first), and the model's character n-gram buckets when
+/// it has subwords and they hold at most `max_subword_floats` floats (a large pretrained
+/// model's two million buckets are left out; its unseen words then have no vector).
+/// NotFound when the file cannot be opened; InvalidArgument when fastText refuses it
+/// (its message kept) or it holds no usable word.
+absl::StatusOr<WordVectors> ReadFastTextModel(
+    const std::string& path,
+    const std::function<bool(absl::string_view word, int64_t rank)>& keep,
+    int64_t max_subword_floats);
 
 }  // namespace cratedig::trainer

@@ -1,8 +1,14 @@
 #include "trainer_service/word_vector_learner.h"
 
 #include <fasttext/dictionary.h>
+#include <fasttext/fasttext.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -79,6 +85,106 @@ TEST(WordVectorLearnerTest, RejectsBadOptionsAndEmptyText) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(LearnWordVectors({"!!!", ""}, Small()).status().code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+double Cosine(const std::vector<float>& a, const fasttext::Vector& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ab += double(a[i]) * b[i];
+    aa += double(a[i]) * a[i];
+    bb += double(b[i]) * b[i];
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
+// A small fastText model saved as .bin, read back: fastText's own vectors for its words
+// and, through the n-gram buckets, for a word it never saw.
+TEST(WordVectorLearnerTest, ReadsAFastTextModel) {
+  const std::string dir =
+      ::testing::TempDir() + "/fasttext_bin." + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream corpus(dir + "/corpus.txt");
+    for (const std::string& title : Titles()) corpus << title << "\n";
+  }
+  fasttext::Args args;
+  args.input = dir + "/corpus.txt";
+  args.model = fasttext::model_name::sg;
+  args.dim = 8;
+  args.epoch = 5;
+  args.minCount = 1;
+  args.minn = 3;
+  args.maxn = 5;
+  args.bucket = 256;
+  args.thread = 1;
+  args.verbose = 0;
+  fasttext::FastText model;
+  model.train(args);
+  model.saveModel(dir + "/model.bin");
+
+  EXPECT_TRUE(IsFastTextModel(dir + "/model.bin"));
+  EXPECT_FALSE(IsFastTextModel(dir + "/corpus.txt"));
+  EXPECT_FALSE(IsFastTextModel(dir + "/absent.bin"));
+  auto all = [](absl::string_view, int64_t) { return true; };
+  auto read = ReadFastTextModel(dir + "/model.bin", all, 1 << 20);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->dim(), 8);
+  EXPECT_EQ(read->subword_buckets(), 256);
+  std::vector<float> ours;
+  fasttext::Vector theirs(8);
+  // "Money" is in the model's dictionary as written; the table keeps it normalised.
+  ASSERT_TRUE(read->WordVector("money", &ours));
+  model.getWordVector(theirs, "Money");
+  EXPECT_GT(Cosine(ours, theirs), 0.999);
+  ASSERT_TRUE(read->WordVector("monney", &ours)) << "an unseen word has its n-grams";
+  model.getWordVector(theirs, "monney");
+  EXPECT_GT(Cosine(ours, theirs), 0.999);
+
+  // Buckets beyond the limit are left out: unseen words then have no vector.
+  auto words_only = ReadFastTextModel(dir + "/model.bin", all, 100);
+  ASSERT_TRUE(words_only.ok()) << words_only.status();
+  EXPECT_EQ(words_only->subword_buckets(), 0);
+  EXPECT_TRUE(words_only->WordVector("money", &ours));
+  EXPECT_FALSE(words_only->WordVector("monney", &ours));
+  // keep() chooses the words, by their normalised form and rank.
+  auto only_rain = ReadFastTextModel(
+      dir + "/model.bin", [](absl::string_view w, int64_t) { return w == "rain"; }, 0);
+  ASSERT_TRUE(only_rain.ok()) << only_rain.status();
+  EXPECT_EQ(only_rain->words(), 1);
+  EXPECT_EQ(ReadFastTextModel(
+                dir + "/model.bin", [](absl::string_view, int64_t) { return false; }, 0)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+
+  EXPECT_EQ(ReadFastTextModel(dir + "/absent.bin", all, 0).status().code(),
+            absl::StatusCode::kNotFound);
+  {
+    std::ofstream bad(dir + "/bad.bin", std::ios::binary);
+    bad << "not a model at all";
+  }
+  EXPECT_EQ(ReadFastTextModel(dir + "/bad.bin", all, 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Cut anywhere, or grown by a byte: refused, never a hang (fastText's own loader loops
+  // for ever on a model cut inside its dictionary).
+  std::string whole;
+  {
+    std::ifstream in(dir + "/model.bin", std::ios::binary);
+    whole.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::vector<size_t> cuts;
+  for (size_t n = 4; n < whole.size(); n += 1 + n / 3) cuts.push_back(n);
+  for (size_t n = 4; n < 400 && n < whole.size(); ++n) cuts.push_back(n);
+  for (size_t n : cuts) {
+    std::ofstream(dir + "/cut.bin", std::ios::binary) << whole.substr(0, n);
+    EXPECT_EQ(ReadFastTextModel(dir + "/cut.bin", all, 0).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << n << " of " << whole.size() << " bytes";
+  }
+  std::ofstream(dir + "/long.bin", std::ios::binary) << whole << 'x';
+  EXPECT_EQ(ReadFastTextModel(dir + "/long.bin", all, 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
