@@ -71,14 +71,14 @@ constexpr uint32_t kPrefetch = 16;
 // Bit-sliced counters: 5 planes count to 31, beyond kMaxQueryWords.
 constexpr int kCountPlanes = 5;
 
-// For a query of several words: the number of words c such that the tracks matching at
-// least c words, those passing `keep`, are `limit` or more (1 when none is), and in
-// `selected` (one bit per track) the tracks matching at least c words. No other track can
-// rank among the first `limit`, since hits rank by words matched first. `word_bits` holds
-// one bitset per query word, the tracks any of its candidates matched.
-int WordCountFloor(const uint64_t* word_bits, size_t words, size_t blocks, int limit,
-                   const std::function<bool(int64_t position)>& keep, uint64_t* planes,
-                   uint64_t* selected) {
+// For a query of several words: sets in `selected` (one bit per track) the tracks
+// matching at least c words, c the largest count such that those of them passing `keep`
+// are `limit` or more (1 when there is none). No other track can rank among the first
+// `limit`, since hits rank by words matched first. `word_bits` holds one bitset per query
+// word, the tracks any of its candidates matched.
+void WordCountFloor(const uint64_t* word_bits, size_t words, size_t blocks, int limit,
+                    const std::function<bool(int64_t position)>& keep, uint64_t* planes,
+                    uint64_t* selected) {
   // planes[k * blocks + b]: bit k of the count of words matched, per track.
   for (size_t b = 0; b < blocks; ++b) {
     uint64_t c[kCountPlanes] = {};
@@ -122,7 +122,6 @@ int WordCountFloor(const uint64_t* word_bits, size_t words, size_t blocks, int l
       m |= exactly(level, b);
     selected[b] = m;
   }
-  return floor;
 }
 
 Scratch& ThreadScratch(size_t tracks) {
