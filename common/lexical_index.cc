@@ -58,6 +58,21 @@ struct Acc {
   uint8_t fields = 0;
 };
 
+// Adds to `a` that query word q matched, through a candidate with `typos` typos (a prefix
+// or not), a word held in `fields`.
+void Record(Acc& a, size_t q, uint8_t typos, bool prefix, uint8_t fields) {
+  a.mask |= static_cast<uint16_t>(1u << q);
+  a.typos = static_cast<uint8_t>(a.typos + typos);
+  a.prefixes = static_cast<uint8_t>(a.prefixes + (prefix ? 1 : 0));
+  if (fields & kFieldTitle) {
+    ++a.title_hits;
+  } else if (fields & kFieldTitleVersion) {
+    ++a.version_hits;
+  }
+  a.field_score = static_cast<uint8_t>(a.field_score + FieldWeight(fields));
+  a.fields |= fields;
+}
+
 // Reused between the queries of one thread: one Acc per track position, reset after use.
 struct Scratch {
   std::vector<Acc> acc;
@@ -454,17 +469,21 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
     const uint32_t position = posting_position_[p];
     Acc& a = scratch.acc[position];
     if (a.mask == 0) scratch.touched.push_back(position);
-    const uint8_t fields = posting_fields_[p];
-    a.mask |= static_cast<uint16_t>(1u << q);
-    a.typos = static_cast<uint8_t>(a.typos + c.typos);
-    a.prefixes = static_cast<uint8_t>(a.prefixes + (c.prefix ? 1 : 0));
-    if (fields & kFieldTitle) {
-      ++a.title_hits;
-    } else if (fields & kFieldTitleVersion) {
-      ++a.version_hits;
-    }
-    a.field_score = static_cast<uint8_t>(a.field_score + FieldWeight(fields));
-    a.fields |= fields;
+    Record(a, q, c.typos, c.prefix, posting_fields_[p]);
+  };
+  // The hit of the track at `position` from what its query words matched.
+  auto to_hit = [this](uint32_t position, const Acc& a) {
+    LexicalHit h;
+    h.position = position;
+    h.words = __builtin_popcount(a.mask);
+    h.typos = a.typos;
+    h.unmatched_title = std::max(0, title_words_[position] - a.title_hits);
+    h.unmatched_version = std::max(0, version_words_[position] - a.version_hits);
+    h.prefixes = a.prefixes;
+    h.field_score = a.field_score;
+    h.fields = a.fields;
+    h.popularity = popularity_[position];
+    return h;
   };
   // Every posting of every candidate of word q; candidates come best first, so the first
   // match of a word in a track is its best one.
@@ -496,7 +515,7 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
   };
   // A single word whose exact postings hold `limit` tracks passing `keep`: they outrank
   // every prefix and typo match, and each posting is a whole hit, ranked straight from it
-  // without the accumulators.
+  // without the shared accumulators.
   if (words.size() == 1 && !candidates[0].empty() &&
       posting_start_[candidates[0][0].term + 1] - posting_start_[candidates[0][0].term] >=
           most) {
@@ -513,18 +532,9 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
       const uint32_t position = posting_position_[p];
       if (keep && !keep(position)) continue;
       ++kept;
-      const uint8_t fields = posting_fields_[p];
-      LexicalHit h;
-      h.position = position;
-      h.words = 1;
-      const int title_hit = (fields & kFieldTitle) ? 1 : 0;
-      const int version_hit = !title_hit && (fields & kFieldTitleVersion) ? 1 : 0;
-      h.unmatched_title = std::max(0, title_words_[position] - title_hit);
-      h.unmatched_version = std::max(0, version_words_[position] - version_hit);
-      h.field_score = FieldWeight(fields);
-      h.fields = fields;
-      h.popularity = popularity_[position];
-      offer(h);
+      Acc a;
+      Record(a, 0, 0, false, posting_fields_[p]);
+      offer(to_hit(position, a));
     }
     if (kept >= most) {
       std::sort_heap(hits.begin(), hits.end(), Better);
@@ -662,18 +672,8 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
       a = Acc();
       continue;
     }
-    LexicalHit h;
-    h.position = position;
-    h.words = __builtin_popcount(a.mask);
-    h.typos = a.typos;
-    h.unmatched_title = std::max(0, title_words_[position] - a.title_hits);
-    h.unmatched_version = std::max(0, version_words_[position] - a.version_hits);
-    h.prefixes = a.prefixes;
-    h.field_score = a.field_score;
-    h.fields = a.fields;
-    h.popularity = popularity_[position];
+    offer(to_hit(position, a));
     a = Acc();
-    offer(h);
   }
   scratch.touched.clear();
   std::sort_heap(hits.begin(), hits.end(), Better);
