@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -163,7 +164,10 @@ absl::Status CheckFastTextLayout(const std::string& path) {
     int64_t rows = 0, columns = 0;
     if (!read(&quantized)) return bad(absl::StrCat("cut before its ", matrix, " matrix"));
     if (quantized != 0) return bad("quantised (.ftz) models are not read");
+    // The input matrix holds a row per word and per n-gram bucket: fastText indexes it
+    // so.
     if (!read(&rows) || !read(&columns) || rows < 0 || columns != dim ||
+        (matrix == std::string_view("input") && rows != int64_t{nwords} + bucket) ||
         rows > (size - in.tellg()) / static_cast<int64_t>(sizeof(float)) / dim) {
       return bad(absl::StrCat("its ", matrix, " matrix is cut or misshapen"));
     }
@@ -223,13 +227,10 @@ absl::StatusOr<WordVectors> ReadFastTextModel(
   std::vector<float> subwords;
   if (args.maxn > 0 && args.bucket > 0 &&
       static_cast<int64_t>(args.bucket) * dim <= max_subword_floats) {
-    try {
-      std::shared_ptr<const fasttext::DenseMatrix> input = model.getInputMatrix();
-      const float* begin = input->data() + static_cast<int64_t>(dict->nwords()) * dim;
-      subwords.assign(begin, begin + static_cast<int64_t>(args.bucket) * dim);
-    } catch (const std::exception&) {
-      // A quantised model (.ftz) cannot export its matrix: its words alone are kept.
-    }
+    // A dense matrix of nwords + bucket rows: CheckFastTextLayout refused any other.
+    std::shared_ptr<const fasttext::DenseMatrix> input = model.getInputMatrix();
+    const float* begin = input->data() + static_cast<int64_t>(dict->nwords()) * dim;
+    subwords.assign(begin, begin + static_cast<int64_t>(args.bucket) * dim);
   }
   if (subwords.empty())
     return WordVectors::Create(dim, std::move(words), std::move(vectors));
