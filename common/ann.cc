@@ -41,6 +41,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/snapshot.h"
 
 #if defined(__SANITIZE_THREAD__)
 // Two ThreadSanitizer reports from hnswlib 0.6.2's concurrent addPoint (AddParallel),
@@ -103,51 +104,6 @@ HnswHeader ReadHeader(const char* data) {
   read(&h.ef_construction);
   return h;
 }
-
-// A read-only, private mapping of a whole file, unmapped when destroyed.
-class Mapping {
- public:
-  static absl::StatusOr<Mapping> Open(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot read index file ", path));
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      ::close(fd);
-      return absl::NotFoundError(absl::StrCat("cannot stat index file ", path));
-    }
-    Mapping m;
-    m.size_ = static_cast<size_t>(st.st_size);
-    if (m.size_ > 0) {
-      // MAP_POPULATE reads the file in now: the first searches do not page it in.
-      void* data = ::mmap(nullptr, m.size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-      if (data == MAP_FAILED) {
-        ::close(fd);
-        return absl::ResourceExhaustedError(
-            absl::StrCat("cannot map index file ", path, ": ", std::strerror(errno)));
-      }
-      m.data_ = static_cast<char*>(data);
-    }
-    ::close(fd);
-    return m;
-  }
-  Mapping() = default;
-  Mapping(Mapping&& o) noexcept
-      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
-  Mapping& operator=(Mapping&&) = delete;
-  ~Mapping() {
-    if (data_ != nullptr) ::munmap(data_, size_);
-  }
-  /// Gives up ownership: the caller unmaps.
-  std::pair<char*, size_t> Release() {
-    return {std::exchange(data_, nullptr), std::exchange(size_, 0)};
-  }
-  const char* data() const { return data_; }
-  size_t size() const { return size_; }
-
- private:
-  char* data_ = nullptr;
-  size_t size_ = 0;
-};
 
 absl::Status Corrupted(const std::string& path, absl::string_view why) {
   return absl::DataLossError(
@@ -431,7 +387,8 @@ absl::StatusOr<std::unique_ptr<AnnIndex>> AnnIndex::Load(const std::string& path
   // searched in place in a read-only mapping, and only the upper-level link lists are
   // copied. Snapshot files are immutable once published, so the mapping never changes
   // under a search.
-  absl::StatusOr<Mapping> mapping = Mapping::Open(path);
+  // MAP_POPULATE: the first searches do not page the file in.
+  absl::StatusOr<MappedFile> mapping = MappedFile::Open(path, /*populate=*/true);
   if (!mapping.ok()) return mapping.status();
   if (mapping->size() < kHeaderBytes) return Corrupted(path, "no header");
   const HnswHeader header = ReadHeader(mapping->data());

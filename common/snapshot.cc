@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -149,7 +150,21 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
     data.resize(static_cast<size_t>(st.st_size));
   size_t done = 0;
   for (;;) {  // Read to the end, even if the file grew since fstat.
-    if (done == data.size()) data.resize(std::max<size_t>(4096, 2 * data.size()));
+    if (done == data.size()) {
+      // At the size fstat gave (or of a file without one): one byte tells whether there
+      // is more, so that a file read whole is not copied into a buffer twice its size.
+      char more;
+      const ssize_t n = ::read(fd, &more, 1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        ::close(fd);
+        return ErrnoError("cannot read", path);
+      }
+      if (n == 0) break;
+      data.resize(std::max<size_t>(4096, 2 * data.size()));
+      data[done++] = more;
+      continue;
+    }
     const ssize_t n = ::read(fd, data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
@@ -162,6 +177,42 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   ::close(fd);
   data.resize(done);
   return data;
+}
+
+absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path, bool populate) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot read file ", path));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return absl::NotFoundError(absl::StrCat("cannot stat file ", path));
+  }
+  MappedFile m;
+  m.size_ = static_cast<size_t>(st.st_size);
+  if (m.size_ > 0) {
+    void* data = ::mmap(nullptr, m.size_, PROT_READ,
+                        MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
+    if (data == MAP_FAILED) {
+      const int error = errno;
+      ::close(fd);
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot map file ", path, ": ", std::strerror(error)));
+    }
+    m.data_ = static_cast<char*>(data);
+  }
+  ::close(fd);
+  return m;
+}
+
+MappedFile::MappedFile(MappedFile&& o) noexcept
+    : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+}
+
+std::pair<char*, size_t> MappedFile::Release() {
+  return {std::exchange(data_, nullptr), std::exchange(size_, 0)};
 }
 
 absl::Status SyncDir(const std::string& dir) {

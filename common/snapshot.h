@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -34,6 +35,27 @@ absl::StatusOr<std::pair<uint32_t, int64_t>> FileCrc32(const std::string& path);
 /// Write a whole file and fsync it.
 absl::Status WriteFileDurably(const std::string& path, const std::string& contents);
 absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+/// A whole file mapped read-only and private, unmapped when destroyed. Snapshot files are
+/// immutable once published, so a mapping never changes under its reader.
+class MappedFile {
+ public:
+  /// `populate` reads the whole file in now (MAP_POPULATE); otherwise pages come in as
+  /// they are first read, by whichever thread reads them.
+  static absl::StatusOr<MappedFile> Open(const std::string& path, bool populate);
+  MappedFile() = default;
+  MappedFile(MappedFile&& o) noexcept;
+  MappedFile& operator=(MappedFile&&) = delete;
+  ~MappedFile();
+  /// Gives up ownership: the caller unmaps.
+  std::pair<char*, size_t> Release();
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  char* data_ = nullptr;
+  size_t size_ = 0;
+};
 /// fsync a directory (after creating or renaming entries in it).
 absl::Status SyncDir(const std::string& dir);
 

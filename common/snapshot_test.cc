@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -26,6 +27,33 @@ std::string Publish(const std::string& root, const std::string& version,
   auto dir = writer->Commit({"data"}, v1::SnapshotManifest());
   EXPECT_TRUE(dir.ok()) << dir.status();
   return dir.value_or("");
+}
+
+// Files read whole and mapped whole hold exactly their bytes, whatever their size
+// relative to the read buffer (empty, one byte, a page, around a page).
+TEST(SnapshotFilesTest, ReadAndMappedFilesHoldExactlyTheirBytes) {
+  const std::string dir = TempDir("files");
+  std::filesystem::create_directories(dir);
+  for (size_t size : {0, 1, 4095, 4096, 4097, 100000}) {
+    std::string contents(size, '\0');
+    for (size_t i = 0; i < size; ++i) contents[i] = static_cast<char>(i * 7 + size);
+    const std::string path = dir + "/f" + std::to_string(size);
+    ASSERT_TRUE(WriteFileDurably(path, contents).ok());
+    auto read = ReadFile(path);
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(*read, contents) << size;
+    EXPECT_EQ(read->capacity() < 2 * std::max<size_t>(size, 4096), true) << size;
+    for (bool populate : {false, true}) {
+      auto mapped = MappedFile::Open(path, populate);
+      ASSERT_TRUE(mapped.ok()) << mapped.status();
+      ASSERT_EQ(mapped->size(), size);
+      EXPECT_EQ(std::string(mapped->data(), mapped->size()), contents) << size;
+    }
+  }
+  EXPECT_EQ(ReadFile(dir + "/absent").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(MappedFile::Open(dir + "/absent", false).status().code(),
+            absl::StatusCode::kNotFound);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(SnapshotVersionTest, NumbersOrderNotStrings) {

@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <functional>
+#include <numeric>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "common/parallel.h"
 #include "common/snapshot.h"
@@ -45,12 +49,18 @@ const char* ReadVarint(const char* p, const char* end, uint64_t* value) {
   return nullptr;
 }
 
-// Parses tracks.binpb (a TrackTable) into `table`, which lives on `arena`. The file's
+// Parses tracks.binpb (a TrackTable) into `table`, which lives on `arena` and copies
+// what it keeps of the file (protobuf never aliases its input). The file's
 // top-level fields are walked by hand, so a table above protobuf's 2 GiB message limit
 // (10M tracks) reads as well; the tracks, by far the bulk, are parsed in parallel.
+// Once the tracks are counted, `begin(n)`; then `each(i, track)` for every track as it
+// is parsed, from the parsing threads (so while it is still in cache).
 absl::Status ParseTrackTable(const std::string& path, google::protobuf::Arena* arena,
-                             v1::TrackTable* table) {
-  absl::StatusOr<std::string> bytes = ReadFile(path);
+                             v1::TrackTable* table,
+                             const std::function<void(size_t)>& begin,
+                             const std::function<void(size_t, const v1::Track&)>& each) {
+  // Mapped, not read: the parsing threads page the file in as they go.
+  absl::StatusOr<MappedFile> bytes = MappedFile::Open(path, /*populate=*/false);
   if (!bytes.ok()) return TableError(path, "cannot be read");
   const char* p = bytes->data();
   const char* const end = p + bytes->size();
@@ -72,6 +82,7 @@ absl::Status ParseTrackTable(const std::string& path, google::protobuf::Arena* a
     p += length;
   }
   if (!table->ParseFromString(rest)) return TableError(path, "cannot be parsed");
+  begin(tracks.size());
   std::vector<v1::Track*> parsed(tracks.size(), nullptr);
   std::atomic<bool> failed{false};
   const int threads = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
@@ -81,6 +92,8 @@ absl::Status ParseTrackTable(const std::string& path, google::protobuf::Arena* a
       if (!parsed[i]->ParseFromArray(tracks[i].first,
                                      static_cast<int>(tracks[i].second))) {
         failed = true;
+      } else {
+        each(i, *parsed[i]);
       }
     }
   });
@@ -210,19 +223,40 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string
   snapshot->arena_ = std::make_unique<google::protobuf::Arena>();
   snapshot->table_ =
       google::protobuf::Arena::CreateMessage<v1::TrackTable>(snapshot->arena_.get());
-  absl::Status parsed =
-      ParseTrackTable(dir + "/tracks.binpb", snapshot->arena_.get(), snapshot->table_);
+  // The numeric columns and the ids' hashes are taken from each track as it is parsed.
+  std::optional<TrackColumns::Builder> columns;
+  std::vector<uint32_t> id_buckets;
+  absl::Status parsed = ParseTrackTable(
+      dir + "/tracks.binpb", snapshot->arena_.get(), snapshot->table_,
+      [&](size_t n) {
+        columns.emplace(static_cast<int64_t>(n));
+        snapshot->SizeIdIndex(n);
+        id_buckets.resize(n);
+      },
+      [&](size_t i, const v1::Track& track) {
+        columns->AddNumeric(static_cast<int64_t>(i), track);
+        id_buckets[i] = snapshot->IdBucket(track.id());
+      });
   const int64_t n = snapshot->size();
+  // The rest is built on two threads: the columns' genres and artists on this one (which
+  // starts another), the id index and the lexical index on a third.
+  absl::StatusOr<std::unique_ptr<LexicalIndex>> lexical = nullptr;
   if (parsed.ok()) {
-    snapshot->columns_ = TrackColumns::Build(*snapshot->table_);
-    snapshot->by_id_.reserve(n);
-    for (int64_t i = 0; i < n; ++i) snapshot->by_id_.emplace(snapshot->track(i).id(), i);
+    std::thread side([&] {
+      snapshot->IndexIds(id_buckets);
+      if (manifest->has_lexical_index()) {
+        lexical = LoadLexicalIndex(dir, manifest->lexical_index(), *snapshot->table_);
+      }
+    });
+    snapshot->columns_ = std::move(*columns).Finish(*snapshot->table_);
+    side.join();
   }
   text_loader.join();
   audio_loader.join();
   if (!parsed.ok()) return parsed;
   if (!text.ok()) return text.status();
   if (!audio.ok()) return audio.status();
+  if (!lexical.ok()) return lexical.status();
   for (const auto* info : {&manifest->search_index(), &manifest->recommend_index()}) {
     if (info->elements() > n) {
       return absl::DataLossError(absl::StrCat("index ", info->file(), " lists ",
@@ -237,11 +271,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string
                                             " in tracks.binpb"));
   }
   (*audio)->SetEf(manifest->recommend_index().ef_search());
-  if (manifest->has_lexical_index()) {
-    auto lexical = LoadLexicalIndex(dir, manifest->lexical_index(), *snapshot->table_);
-    if (!lexical.ok()) return lexical.status();
-    snapshot->lexical_ = std::move(*lexical);
-  }
+  snapshot->lexical_ = std::move(*lexical);
   snapshot->text_index_ = std::move(*text);
   snapshot->audio_index_ = std::move(*audio);
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
@@ -265,10 +295,33 @@ std::vector<float> Snapshot::RecommendVector(int64_t position) const {
   return v;
 }
 
-std::optional<int64_t> Snapshot::Find(const std::string& id) const {
-  auto it = by_id_.find(id);
-  if (it == by_id_.end()) return std::nullopt;
-  return it->second;
+uint32_t Snapshot::IdBucket(absl::string_view id) const {
+  return static_cast<uint32_t>(absl::Hash<absl::string_view>{}(id) >> id_shift_);
+}
+
+void Snapshot::SizeIdIndex(size_t n) {
+  int bits = 1;  // at least as many buckets as tracks
+  while ((size_t{1} << bits) < n) ++bits;
+  id_shift_ = 64 - bits;
+  id_buckets_.assign((size_t{1} << bits) + 1, 0);
+}
+
+void Snapshot::IndexIds(const std::vector<uint32_t>& bucket) {
+  for (uint32_t b : bucket) ++id_buckets_[b + 1];
+  std::partial_sum(id_buckets_.begin(), id_buckets_.end(), id_buckets_.begin());
+  std::vector<uint32_t> next(id_buckets_.begin(), id_buckets_.end() - 1);
+  id_positions_.resize(bucket.size());
+  for (size_t i = 0; i < bucket.size(); ++i) {
+    id_positions_[next[bucket[i]]++] = static_cast<uint32_t>(i);
+  }
+}
+
+std::optional<int64_t> Snapshot::Find(absl::string_view id) const {
+  const uint32_t b = IdBucket(id);
+  for (uint32_t k = id_buckets_[b]; k < id_buckets_[b + 1]; ++k) {
+    if (track(id_positions_[k]).id() == id) return id_positions_[k];
+  }
+  return std::nullopt;
 }
 
 }  // namespace cratedig::query

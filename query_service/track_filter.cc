@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 #include <numeric>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -108,38 +109,35 @@ std::optional<double> TrackFeatureValue(const v1::Track& track, int f) {
 }
 
 TrackColumns TrackColumns::Build(const v1::TrackTable& table) {
-  const int64_t n = table.tracks_size();
+  Builder builder(table.tracks_size());
+  for (int i = 0; i < table.tracks_size(); ++i) builder.AddNumeric(i, table.tracks(i));
+  return std::move(builder).Finish(table);
+}
+
+TrackColumns::Builder::Builder(int64_t n) {
+  c_.features_.assign(Readers().size(), std::vector<float>(n, kUnknown));
+  c_.year_.assign(n, 0);
+  c_.explicit_.assign(n, -1);
+}
+
+void TrackColumns::Builder::AddNumeric(int64_t i, const v1::Track& t) {
   const std::vector<Reader>& readers = Readers();
-  TrackColumns c;
-  c.features_.assign(readers.size(), std::vector<float>(n, kUnknown));
-  c.year_.assign(n, 0);
-  c.explicit_.assign(n, -1);
-  c.genres_.offsets.reserve(n + 1);
-  c.artists_.offsets.reserve(n + 1);
-  for (int64_t i = 0; i < n; ++i) {
-    const v1::Track& t = table.tracks(static_cast<int>(i));
-    for (size_t f = 0; f < readers.size(); ++f) {
-      if (std::optional<double> v = readers[f](t)) c.features_[f][i] = *v;
-    }
-    const int year = t.album().release_date().year();
-    if (year > 0 && year <= kMaxYear) c.year_[i] = static_cast<int16_t>(year);
-    if (t.has_explicit_()) c.explicit_[i] = t.explicit_() ? 1 : 0;
-    for (const std::string& genre : t.genres()) {
-      auto [it, inserted] =
-          c.genre_ids_.emplace(Lower(genre), static_cast<int32_t>(c.genre_ids_.size()));
-      c.genres_.data.push_back(it->second);
-    }
-    c.genres_.offsets.push_back(static_cast<int64_t>(c.genres_.data.size()));
-    for (const v1::ArtistRef& artist : t.artists()) {
-      auto [it, inserted] = c.artist_by_id_.emplace(
-          ArtistKey(artist), static_cast<int32_t>(c.artist_by_id_.size()));
-      if (inserted) c.artists_by_name_[Lower(artist.name())].push_back(it->second);
-      c.artists_.data.push_back(it->second);
-    }
-    c.artists_.offsets.push_back(static_cast<int64_t>(c.artists_.data.size()));
-  }
-  c.spread_.assign(readers.size(), 1.0);
   for (size_t f = 0; f < readers.size(); ++f) {
+    if (std::optional<double> v = readers[f](t)) c_.features_[f][i] = *v;
+  }
+  const int year = t.album().release_date().year();
+  if (year > 0 && year <= kMaxYear) c_.year_[i] = static_cast<int16_t>(year);
+  if (t.has_explicit_()) c_.explicit_[i] = t.explicit_() ? 1 : 0;
+}
+
+TrackColumns TrackColumns::Builder::Finish(const v1::TrackTable& table) && {
+  TrackColumns& c = c_;
+  // Genres and artists are numbered independently, on two threads.
+  std::thread genres([&] { c.NumberGenres(table); });
+  c.NumberArtists(table);
+  genres.join();
+  c.spread_.assign(c.features_.size(), 1.0);
+  for (size_t f = 0; f < c.features_.size(); ++f) {
     double sum = 0, sum2 = 0;
     int64_t count = 0;
     for (float v : c.features_[f]) {
@@ -154,12 +152,58 @@ TrackColumns TrackColumns::Build(const v1::TrackTable& table) {
       if (var > 0) c.spread_[f] = std::sqrt(var);
     }
   }
-  const std::vector<float>& popularity = c.features_[*FindTrackFeature("popularity")];
-  c.genre_tracks_ =
-      Invert(c.genres_, static_cast<int32_t>(c.genre_ids_.size()), popularity);
-  c.artist_tracks_ =
-      Invert(c.artists_, static_cast<int32_t>(c.artist_by_id_.size()), popularity);
-  return c;
+  return std::move(c_);
+}
+
+// Ids in order of first appearance. Genre names as the table spells them repeat across
+// tracks: each distinct spelling is lowered once.
+void TrackColumns::NumberGenres(const v1::TrackTable& table) {
+  const int n = table.tracks_size();
+  genres_.offsets.reserve(n + 1);
+  absl::flat_hash_map<absl::string_view, int32_t> spellings;
+  for (int i = 0; i < n; ++i) {
+    for (const std::string& genre : table.tracks(i).genres()) {
+      auto [spelling, fresh] = spellings.try_emplace(genre, 0);
+      if (fresh) {
+        spelling->second =
+            genre_ids_.try_emplace(Lower(genre), static_cast<int32_t>(genre_ids_.size()))
+                .first->second;
+      }
+      genres_.data.push_back(spelling->second);
+    }
+    genres_.offsets.push_back(static_cast<int64_t>(genres_.data.size()));
+  }
+  genre_tracks_ = Invert(genres_, static_cast<int32_t>(genre_ids_.size()),
+                         features_[*FindTrackFeature("popularity")]);
+}
+
+// Ids in order of first appearance; each distinct Spotify id is keyed once.
+void TrackColumns::NumberArtists(const v1::TrackTable& table) {
+  const int n = table.tracks_size();
+  artists_.offsets.reserve(n + 1);
+  absl::flat_hash_map<absl::string_view, int32_t> spellings;
+  for (int i = 0; i < n; ++i) {
+    for (const v1::ArtistRef& artist : table.tracks(i).artists()) {
+      // An artist known by name only has no spelling to cache: its key is its name.
+      auto [spelling, fresh] = artist.id().empty()
+                                   ? std::pair(spellings.end(), true)
+                                   : spellings.try_emplace(artist.id(), 0);
+      int32_t id;
+      if (fresh) {
+        auto [it, inserted] = artist_by_id_.emplace(
+            ArtistKey(artist), static_cast<int32_t>(artist_by_id_.size()));
+        if (inserted) artists_by_name_[Lower(artist.name())].push_back(it->second);
+        id = it->second;
+        if (spelling != spellings.end()) spelling->second = id;
+      } else {
+        id = spelling->second;
+      }
+      artists_.data.push_back(id);
+    }
+    artists_.offsets.push_back(static_cast<int64_t>(artists_.data.size()));
+  }
+  artist_tracks_ = Invert(artists_, static_cast<int32_t>(artist_by_id_.size()),
+                          features_[*FindTrackFeature("popularity")]);
 }
 
 TrackColumns::Postings TrackColumns::Invert(const Rows& rows, int32_t ids,

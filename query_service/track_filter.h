@@ -53,6 +53,11 @@ class TrackColumns {
   /// Build the columns of `table` (a pass over every track).
   static TrackColumns Build(const v1::TrackTable& table);
 
+  /// Build in two steps, so that the first runs while a table is being parsed: for n
+  /// tracks, AddNumeric(i, track) once for every position i (from any thread, each i
+  /// once), then Finish(table) numbers the genres and artists.
+  class Builder;
+
   int64_t size() const { return static_cast<int64_t>(year_.size()); }
   /// The feature's value in its own units; NaN when the track lacks it.
   float feature(int f, int64_t position) const { return features_[f][position]; }
@@ -87,6 +92,8 @@ class TrackColumns {
   };
   static Postings Invert(const Rows& rows, int32_t ids,
                          const std::vector<float>& popularity);
+  void NumberGenres(const v1::TrackTable& table);
+  void NumberArtists(const v1::TrackTable& table);
 
   std::vector<std::vector<float>> features_;  // [feature][position]
   std::vector<double> spread_;
@@ -99,6 +106,16 @@ class TrackColumns {
   absl::flat_hash_map<std::string, int32_t> genre_ids_;
   absl::flat_hash_map<std::string, int32_t> artist_by_id_;
   absl::flat_hash_map<std::string, std::vector<int32_t>> artists_by_name_;
+};
+
+class TrackColumns::Builder {
+ public:
+  explicit Builder(int64_t n);
+  void AddNumeric(int64_t position, const v1::Track& track);
+  TrackColumns Finish(const v1::TrackTable& table) &&;
+
+ private:
+  TrackColumns c_;
 };
 
 /// A validated TrackFilter bound to a snapshot's columns. Cheap to copy; borrows the
