@@ -307,20 +307,25 @@ absl::Status Crawler::CrawlPlaylists() {
   }
 }
 
-// All pages of the playlist, its tracks' audio features, then one batch: the tracks
-// (each once, with album and artists as the playlist answer has them) and the playlist.
+// The playlist's name, all its pages, its tracks' audio features, then one batch: the
+// tracks (each once, with album and artists as the playlist answer has them) and the
+// playlist.
 absl::Status Crawler::CrawlPlaylist(const std::string& playlist_id) {
+  auto not_found = [&] {
+    return absl::NotFoundError(absl::StrCat(
+        "playlist ", playlist_id,
+        " not found (private, deleted, or Spotify-owned: development-mode apps get 404 "
+        "for editorial playlists)"));
+  };
+  absl::StatusOr<std::string> name = client_->PlaylistName(playlist_id);
+  if (absl::IsNotFound(name.status())) return not_found();
+  if (!name.ok()) return name.status();
   std::vector<v1::Track> tracks;
   absl::flat_hash_set<std::string> seen;
   for (int offset = 0;; offset += kPlaylistPage) {
     absl::StatusOr<SpotifyPage<v1::Track>> page =
         client_->PlaylistTracks(playlist_id, offset, kPlaylistPage);
-    if (absl::IsNotFound(page.status())) {
-      return absl::NotFoundError(absl::StrCat(
-          "playlist ", playlist_id,
-          " not found (private, deleted, or Spotify-owned: development-mode apps get 404 "
-          "for editorial playlists)"));
-    }
+    if (absl::IsNotFound(page.status())) return not_found();
     if (!page.ok()) return page.status();
     for (v1::Track& track : page->items) {
       if (track.id().empty() || !seen.insert(track.id()).second) continue;
@@ -331,6 +336,7 @@ absl::Status Crawler::CrawlPlaylist(const std::string& playlist_id) {
   if (absl::Status s = AddFeatures(&tracks); !s.ok()) return s;
   v1::Playlist playlist;
   playlist.set_id(playlist_id);
+  playlist.set_name(*std::move(name));
   playlist.set_source("spotify");
   for (const v1::Track& t : tracks) playlist.add_track_ids(t.id());
   absl::Status status = state_->SavePlaylist(playlist, tracks, source_);

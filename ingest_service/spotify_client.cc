@@ -114,6 +114,13 @@ class HttpSpotifyClient final : public SpotifyClient {
     }
   }
 
+  absl::StatusOr<std::string> PlaylistName(const std::string& playlist_id) override {
+    absl::StatusOr<Json> json =
+        Get(absl::StrCat("/v1/playlists/", playlist_id, "?fields=name"));
+    if (!json.ok()) return json.status();
+    return ParsePlaylistName(*json);
+  }
+
   absl::StatusOr<std::vector<std::optional<v1::Track>>> GetTracks(
       const std::vector<std::string>& ids) override {
     return GetMany<v1::Track>("tracks", "tracks", ids, ParseTrack);

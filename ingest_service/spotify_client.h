@@ -90,6 +90,8 @@ class SpotifyClient {
   /// track (episode, local file, removed) comes back without id.
   virtual absl::StatusOr<SpotifyPage<v1::Track>> PlaylistTracks(
       const std::string& playlist_id, int offset, int limit) = 0;
+  /// The name of playlist `playlist_id`: GET /v1/playlists/{id}?fields=name.
+  virtual absl::StatusOr<std::string> PlaylistName(const std::string& playlist_id) = 0;
   /// GET /v1/tracks/{id} for one id, /v1/tracks?ids= for more; one entry per id, empty
   /// for ids Spotify does not know.
   virtual absl::StatusOr<std::vector<std::optional<v1::Track>>> GetTracks(

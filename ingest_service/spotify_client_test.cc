@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "absl/time/clock.h"
@@ -200,6 +201,30 @@ TEST(SpotifyClientTest, BatchCallsGiveEmptyEntriesForUnknownIds) {
   auto single = s.client->GetTracks({"0000000000000000000000"});
   ASSERT_TRUE(single.ok()) << single.status();
   EXPECT_FALSE((*single)[0].has_value());
+}
+
+// Get Playlist answers the playlist's name (the fake's names have non-ASCII letters);
+// an unknown playlist is NotFound, an answer without a string name DataLoss.
+TEST(SpotifyClientTest, PlaylistNameOrNotFound) {
+  Harness s =
+      Start({"--dev_mode", "--artists=4",
+             "--dump=" + ::testing::TempDir() + "/spotify_client_test_truth.json"});
+  ASSERT_NE(s.client, nullptr);
+  const nlohmann::json truth = nlohmann::json::parse(
+      std::ifstream(::testing::TempDir() + "/spotify_client_test_truth.json"));
+  ASSERT_FALSE(truth["playlists"].empty());
+  for (const nlohmann::json& p : truth["playlists"]) {
+    auto name = s.client->PlaylistName(p["id"].get<std::string>());
+    ASSERT_TRUE(name.ok()) << name.status();
+    EXPECT_EQ(*name, p["name"].get<std::string>());
+  }
+  EXPECT_TRUE(
+      absl::IsNotFound(s.client->PlaylistName("0000000000000000000000").status()));
+  EXPECT_EQ(*ParsePlaylistName(nlohmann::json{{"name", "Mix"}, {"id", "x"}}), "Mix");
+  for (const char* bad : {R"({"name": null})", R"({"name": 7})", "[]", "{}", "null"}) {
+    EXPECT_TRUE(absl::IsDataLoss(ParsePlaylistName(nlohmann::json::parse(bad)).status()))
+        << bad;
+  }
 }
 
 TEST(SpotifyJsonTest, NullAndMissingFieldsStayAbsent) {

@@ -134,6 +134,14 @@ v1::Track ParseTrack(const Json& json) {
   return track;
 }
 
+absl::StatusOr<std::string> ParsePlaylistName(const Json& json) {
+  const Json* name = json.is_object() ? Field(json, "name") : nullptr;
+  if (name == nullptr || !name->is_string()) {
+    return absl::DataLossError("Spotify playlist answer has no name");
+  }
+  return name->get<std::string>();
+}
+
 v1::Track ParsePlaylistItem(const Json& json) {
   for (const char* key : {"track", "item"}) {
     const Json* t = Field(json, key);

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "cratedig/v1/track.pb.h"
@@ -28,6 +29,9 @@ v1::Track ParseTrack(const nlohmann::json& json);
 /// /v1/playlists/{id}/items): its track, or a track without id when the item is not a
 /// Spotify track (an episode, a local file, a removed track: null).
 v1::Track ParsePlaylistItem(const nlohmann::json& json);
+/// The name of a playlist object (GET /v1/playlists/{id}?fields=name); DataLoss when
+/// the answer is not an object with a string name.
+absl::StatusOr<std::string> ParsePlaylistName(const nlohmann::json& json);
 /// Parses an audio-features object.
 v1::AudioFeatures ParseAudioFeatures(const nlohmann::json& json);
 

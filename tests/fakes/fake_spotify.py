@@ -3,12 +3,13 @@
 
 Serves a deterministic generated catalog (artists, albums, tracks, audio features, public
 playlists) with the shapes of ../shared/spotify-api/examples: client-credentials tokens,
-search, artist albums, album tracks, playlist items (/v1/playlists/{id}/tracks, which
---dev_mode answers 403 as Spotify has since 2026-03-09, and /v1/playlists/{id}/items with
-the item field renamed "item"), single and batch track/artist/audio-features GETs, paging
-objects with href/next/offset/total. Faults are injected by request number so runs are reproducible:
-429 with Retry-After, 500/502/503, slow answers, truncated JSON, expired tokens (401) and a
-403 on audio features. Prints "PORT <n>" on stdout once it listens on 127.0.0.1.
+search, artist albums, album tracks, Get Playlist (/v1/playlists/{id}, with `fields`),
+playlist items (/v1/playlists/{id}/tracks, which --dev_mode answers 403 as Spotify has
+since 2026-03-09, and /v1/playlists/{id}/items with the item field renamed "item"),
+single and batch track/artist/audio-features GETs, paging objects with
+href/next/offset/total. Faults are injected by request number so runs are reproducible:
+429 with Retry-After, 500/502/503, slow answers, truncated JSON, expired tokens (401) and
+a 403 on audio features. Prints "PORT <n>" on stdout once it listens on 127.0.0.1.
 
 GET /_stats answers request counts and Retry-After violations; --dump writes the catalog
 (the ground truth) as JSON.
@@ -340,6 +341,17 @@ class Handler(BaseHTTPRequestHandler):
                 return error(400, "Invalid limit")
             items = [f.simple_track_json(t) for t in album["tracks"]]
             return 200, paging(base, items, offset, limit), {}
+        if parts[:2] == ["v1", "playlists"] and len(parts) == 3:
+            # Get Playlist (kept in development mode); `fields` filters the top level.
+            playlist = c.playlist_by_id.get(parts[2])
+            if playlist is None:
+                return error(404, "Not found.")
+            body = {"id": playlist["id"], "name": playlist["name"], "public": True,
+                    "type": "playlist", "uri": f"spotify:playlist:{playlist['id']}"}
+            if "fields" in q:
+                wanted = q["fields"][0].split(",")
+                body = {k: v for k, v in body.items() if k in wanted}
+            return 200, body, {}
         if parts[:2] == ["v1", "playlists"] and len(parts) == 4 and parts[3] in ("tracks", "items"):
             if parts[3] == "tracks" and a.dev_mode:
                 return error(403, "Forbidden")  # the route moved to /items

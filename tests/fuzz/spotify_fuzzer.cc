@@ -1,6 +1,6 @@
 // libFuzzer target: Spotify Web API answers, as the crawler's client parses them. The
-// first byte picks the call (and whether the token answer is the fuzzed one); the rest
-// is the body of every answer.
+// first byte picks the call (bit 0x40: a playlist call; bit 0x80: the token answer is the
+// fuzzed one); the rest is the body of every answer.
 
 #include <cstddef>
 #include <cstdint>
@@ -51,6 +51,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto client = cratedig::ingest::NewSpotifyClient(
       std::make_unique<FuzzedHttp>(body, selector & 0x80), {"client-id", "client-secret"},
       options);
+  if (selector & 0x40) {  // the playlist calls (the seeds above 0x40 are theirs)
+    if (selector & 1) {
+      (void)client->PlaylistName("37i9dQZF1DXcBWIGoYBM5M");
+    } else {
+      (void)client->PlaylistTracks("37i9dQZF1DXcBWIGoYBM5M", 0, 50);
+    }
+    return 0;
+  }
   switch (selector % 8) {
     case 0:
       (void)client->SearchArtists("a", 0, 10);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -19,6 +20,7 @@
 #include "common/daemon.h"
 #include "tests/fakes/fake_spotify_server.h"
 #include "tests/integration/cluster.h"
+#include "trainer_service/catalog_store.h"
 
 namespace cratedig::subprocess {
 namespace {
@@ -291,6 +293,22 @@ TEST_F(CrawlTest, CrawlsPublicPlaylistsByIdIntoTheTrainer) {
   }
   EXPECT_EQ(status.tracks(), static_cast<int64_t>(distinct.size()));
   ASSERT_GT(playlist_tracks, 100u);
+  // Each playlist reached the trainer with its name and its tracks in order.
+  auto store = trainer::CatalogStore::Open(dir_ + "/trainer");
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::map<std::string, v1::Playlist> stored;
+  ASSERT_TRUE(
+      (*store)
+          ->ForEachPlaylist([&](v1::Playlist&& p) { stored[p.id()] = std::move(p); })
+          .ok());
+  ASSERT_EQ(stored.size(), 3u);
+  for (const Json& p : truth_["playlists"]) {
+    const v1::Playlist& got = stored[p["id"].get<std::string>()];
+    EXPECT_EQ(got.name(), p["name"].get<std::string>());
+    EXPECT_EQ(got.source(), "spotify");
+    EXPECT_EQ(std::vector<std::string>(got.track_ids().begin(), got.track_ids().end()),
+              p["track_ids"].get<std::vector<std::string>>());
+  }
 
   argv.back() = "--playlists=not-a-playlist";
   argv.push_back("--once");
