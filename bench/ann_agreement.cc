@@ -37,6 +37,8 @@ ABSL_FLAG(int, k, 10, "Results per query");
 ABSL_FLAG(int, seed, 1, "Random seed");
 ABSL_FLAG(int, ef, 0,
           "Search breadth for Recommend (0: the snapshot's own), to study recall");
+ABSL_FLAG(bool, seeded, false,
+          "With --ef: also start the graph search from the playlist's own tracks");
 ABSL_FLAG(bool, load_only, false, "Only load the snapshot and print the time it took");
 ABSL_FLAG(std::string, export, "",
           "Directory to write vectors, queries and served answers to (for "
@@ -227,7 +229,11 @@ int main(int argc, char** argv) {
     absl::Time t0 = absl::Now();
     absl::StatusOr<std::vector<Scored>> got;
     if (ef > 0) {  // The index alone, at the breadth asked for.
-      auto found = s.audio_index().Search(mean.data(), k, ef, outside);
+      std::vector<int64_t> seeds;
+      if (absl::GetFlag(FLAGS_seeded)) {
+        for (int64_t p : playlist) seeds.push_back(s.representative(p));
+      }
+      auto found = s.audio_index().Search(mean.data(), k, ef, outside, seeds);
       got = std::vector<Scored>();
       for (const Neighbor& n : *found) got->push_back({n.label, n.distance});
     } else {

@@ -30,6 +30,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <queue>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -273,6 +274,82 @@ std::vector<Neighbor> Knn(const Hnsw& index, const float* query, size_t fetch) {
   return out;
 }
 
+// hnswlib's search (greedy descent through the upper levels, then a beam of width `ef`
+// over level 0), with the beam also started from `seeds` (internal ids): a query far from
+// the entry point's region, such as the mean of unrelated tracks, then still explores the
+// regions of the tracks it was made from.
+std::vector<Neighbor> SeededKnn(const Hnsw& index, const float* query, size_t fetch,
+                                const std::vector<hnswlib::tableint>& seeds) {
+  const size_t ef = std::max(index.ef_, fetch);  // as searchKnn
+  const auto distance = [&](hnswlib::tableint id) {
+    return index.fstdistfunc_(query, index.getDataByInternalId(id),
+                              index.dist_func_param_);
+  };
+  hnswlib::tableint current = index.enterpoint_node_;
+  float current_distance = distance(current);
+  for (int level = index.maxlevel_; level > 0; --level) {
+    for (bool moved = true; moved;) {
+      moved = false;
+      auto* list = index.get_linklist(current, level);
+      const auto* links = reinterpret_cast<const hnswlib::tableint*>(list + 1);
+      for (int j = 0, size = index.getListCount(list); j < size; ++j) {
+        const float d = distance(links[j]);
+        if (d < current_distance) {
+          current_distance = d;
+          current = links[j];
+          moved = true;
+        }
+      }
+    }
+  }
+  using Entry = std::pair<float, hnswlib::tableint>;
+  std::priority_queue<Entry> best;  // the beam, farthest on top
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> frontier;
+  hnswlib::VisitedList* visited_list = index.visited_list_pool_->getFreeVisitedList();
+  hnswlib::vl_type* visited = visited_list->mass;
+  const hnswlib::vl_type tag = visited_list->curV;
+  auto offer = [&](hnswlib::tableint id, float d) {
+    if (best.size() < ef || d < best.top().first) {
+      frontier.emplace(d, id);
+      best.emplace(d, id);
+      if (best.size() > ef) best.pop();
+    }
+  };
+  visited[current] = tag;
+  offer(current, current_distance);
+  for (hnswlib::tableint seed : seeds) {
+    if (visited[seed] == tag) continue;
+    visited[seed] = tag;
+    offer(seed, distance(seed));
+  }
+  while (!frontier.empty()) {
+    const auto [d, id] = frontier.top();
+    if (best.size() >= ef && d > best.top().first) break;
+    frontier.pop();
+    auto* list = index.get_linklist0(id);
+    const auto* links = reinterpret_cast<const hnswlib::tableint*>(list + 1);
+    const int size = index.getListCount(list);
+    for (int j = 0; j < size; ++j) {
+      if (j + 1 < size) {
+        _mm_prefetch(index.getDataByInternalId(links[j + 1]), _MM_HINT_T0);
+      }
+      const hnswlib::tableint next = links[j];
+      if (visited[next] == tag) continue;
+      visited[next] = tag;
+      offer(next, distance(next));
+    }
+  }
+  index.visited_list_pool_->releaseVisitedList(visited_list);
+  std::vector<Neighbor> out;
+  out.reserve(best.size());
+  for (; !best.empty(); best.pop()) {
+    out.push_back({static_cast<int64_t>(index.getExternalLabel(best.top().second)),
+                   best.top().first});
+  }
+  std::sort(out.begin(), out.end(), NearerFirst);
+  return out;
+}
+
 // Brute force over the vectors stored in the index, with the index's own distance. Keeps
 // only the k best in a heap (worst on top): this serves exhaustive indexes per request.
 std::vector<Neighbor> ScanStored(const Hnsw& index, const float* query, size_t k,
@@ -300,10 +377,12 @@ std::vector<Neighbor> ScanStored(const Hnsw& index, const float* query, size_t k
 // Over-fetch, drop rejected labels, and double the fetch until k survive; once the fetch
 // nears the whole index an exact scan is cheaper than a graph search that wide.
 std::vector<Neighbor> FilteredSearch(const Hnsw& index, const float* query, size_t k,
-                                     size_t breadth, const LabelFilter& filter) {
+                                     size_t breadth, const LabelFilter& filter,
+                                     const std::vector<hnswlib::tableint>& seeds) {
   const size_t n = index.cur_element_count;
   for (size_t fetch = std::max(breadth, 2 * k); 4 * fetch < n; fetch *= 2) {
-    std::vector<Neighbor> found = Knn(index, query, fetch);
+    std::vector<Neighbor> found =
+        seeds.empty() ? Knn(index, query, fetch) : SeededKnn(index, query, fetch, seeds);
     found.erase(std::remove_if(found.begin(), found.end(),
                                [&](const Neighbor& x) { return !filter(x.label); }),
                 found.end());
@@ -541,16 +620,24 @@ absl::Status AnnIndex::Save(const std::string& path) const {
 
 void AnnIndex::SetEf(int ef) { index_->setEf(static_cast<size_t>(std::max(ef, 1))); }
 
-absl::StatusOr<std::vector<Neighbor>> AnnIndex::Search(const float* query, int k, int ef,
-                                                       const LabelFilter& filter) const {
+absl::StatusOr<std::vector<Neighbor>> AnnIndex::Search(
+    const float* query, int k, int ef, const LabelFilter& filter,
+    absl::Span<const int64_t> seed_labels) const {
   if (query == nullptr || k < 0) return absl::InvalidArgumentError("bad query or k");
   const size_t n = index_->cur_element_count;
   if (k == 0 || n == 0) return std::vector<Neighbor>();
   const size_t want = static_cast<size_t>(k);
   const size_t breadth = std::max<size_t>(std::max(ef, 1), want);
+  std::vector<hnswlib::tableint> seeds;
+  for (int64_t label : seed_labels) {
+    auto it = index_->label_lookup_.find(static_cast<hnswlib::labeltype>(label));
+    if (label >= 0 && it != index_->label_lookup_.end()) seeds.push_back(it->second);
+  }
   try {
-    if (filter) return FilteredSearch(*index_, query, want, breadth, filter);
-    std::vector<Neighbor> found = Knn(*index_, query, std::min(breadth, n));
+    if (filter) return FilteredSearch(*index_, query, want, breadth, filter, seeds);
+    std::vector<Neighbor> found =
+        seeds.empty() ? Knn(*index_, query, std::min(breadth, n))
+                      : SeededKnn(*index_, query, std::min(breadth, n), seeds);
     if (found.size() > want) found.resize(want);
     return found;
   } catch (const std::exception& e) {

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 
 namespace hnswlib {
 template <typename T>
@@ -72,9 +73,13 @@ class AnnIndex {
   /// max(SetEf, ef, k). Labels the filter rejects are skipped and the search goes deeper
   /// (over-fetching, doubling, finally an exact scan) to still return k when it can; the
   /// filter is called from the calling thread, possibly more than once per label.
+  /// `seeds`: labels of stored vectors the query was made from (a playlist's tracks);
+  /// the search also starts from them, which finds the nearest of a query far from any
+  /// stored vector (their mean) far more often. Labels not in the index are ignored.
   /// Thread-safe: the breadth is passed per call, the shared index is never touched.
-  absl::StatusOr<std::vector<Neighbor>> Search(const float* query, int k, int ef,
-                                               const LabelFilter& filter = nullptr) const;
+  absl::StatusOr<std::vector<Neighbor>> Search(
+      const float* query, int k, int ef, const LabelFilter& filter = nullptr,
+      absl::Span<const int64_t> seeds = {}) const;
   /// The exact k nearest among the vectors stored in the index (an exhaustive scan, no
   /// graph walk), nearest first, ties by label. Thread-safe.
   absl::StatusOr<std::vector<Neighbor>> ScanExact(

@@ -102,6 +102,34 @@ TEST_F(AnnTest, RecallAgainstExactSearch) {
   EXPECT_GE(hits / 1000.0, 0.99);
 }
 
+// A search also started from the query's exact nearest (its seed) finds it even with a
+// beam of one, where the search from the entry point alone often stops short. Seeds
+// that are not labels of the index are ignored; a seed the filter rejects is not
+// returned.
+TEST_F(AnnTest, SeededSearchStartsFromTheSeeds) {
+  int unseeded_hits = 0;
+  for (int q = 0; q < 100; ++q) {
+    const std::vector<Neighbor> exact = ExactSearch(Query(q), *rows_, kDim, 1);
+    ASSERT_EQ(exact.size(), 1u);
+    const std::vector<int64_t> seed = {exact[0].label};
+    auto seeded = index_->Search(Query(q), 1, 1, nullptr, seed);
+    ASSERT_TRUE(seeded.ok()) << seeded.status();
+    ASSERT_EQ(seeded->size(), 1u);
+    EXPECT_EQ((*seeded)[0].label, exact[0].label) << q;
+    unseeded_hits += SearchOk(*index_, Query(q), 1, 1)[0].label == exact[0].label;
+    auto rejected = index_->Search(
+        Query(q), 1, 1, [&](int64_t label) { return label != exact[0].label; }, seed);
+    ASSERT_TRUE(rejected.ok()) << rejected.status();
+    ASSERT_EQ(rejected->size(), 1u);
+    EXPECT_NE((*rejected)[0].label, exact[0].label);
+  }
+  EXPECT_LT(unseeded_hits, 90);  // without the seed, the beam of one misses
+  const std::vector<int64_t> strangers = {-1, kRows + 5};
+  auto ignored = index_->Search(Query(0), 10, 50, nullptr, strangers);
+  ASSERT_TRUE(ignored.ok()) << ignored.status();
+  EXPECT_EQ(Labels(*ignored), Labels(SearchOk(*index_, Query(0), 10, 50)));
+}
+
 TEST_F(AnnTest, DistanceIsOneMinusDot) {
   const std::vector<Neighbor> found = SearchOk(*index_, rows_->data() + 5 * kDim, 1, 50);
   ASSERT_EQ(found.size(), 1u);

@@ -28,6 +28,8 @@ constexpr int kGenreSeedTracks = 10;
 constexpr size_t kMaxFusedAnchors = 100;
 constexpr int kRrfConstant = 60;
 constexpr int kMinPerAnchor = 50;
+// Anchors the graph search of their mean also starts from (spread over the playlist).
+constexpr size_t kMaxSearchSeeds = 32;
 // Candidates re-ranked when targets are given.
 constexpr int kTargetPool = 1000;
 // Explanations compare with every anchor up to this many (result, anchor) pairs.
@@ -84,7 +86,10 @@ class Run {
   bool Allowed(int64_t label) const {
     return !excluded_.contains(label) && (!q_.filter || q_.filter->Matches(label));
   }
-  absl::StatusOr<std::vector<Neighbor>> Nearest(const Vec& query, int depth) const;
+  // The index's nearest to `query`, the graph search also started from `seeds`
+  // (positions of the anchors the query was made from).
+  absl::StatusOr<std::vector<Neighbor>> Nearest(const Vec& query, int depth,
+                                                absl::Span<const int64_t> seeds) const;
   absl::StatusOr<std::vector<Candidate>> Pool(int depth);
   void Score(std::vector<Candidate>* pool);
   double TargetDeviation(int64_t position) const;
@@ -168,12 +173,17 @@ void Run::CollectAnchors() {
   }
 }
 
-absl::StatusOr<std::vector<Neighbor>> Run::Nearest(const Vec& query, int depth) const {
+absl::StatusOr<std::vector<Neighbor>> Run::Nearest(
+    const Vec& query, int depth, absl::Span<const int64_t> seeds) const {
   const AnnIndex& index = s_.audio_index();
   const v1::IndexInfo& info = s_.manifest().recommend_index();
   auto allowed = [this](int64_t label) { return Allowed(label); };
-  return info.exhaustive() ? index.ScanExact(query.data(), depth, allowed)
-                           : index.Search(query.data(), depth, info.ef_search(), allowed);
+  if (info.exhaustive()) return index.ScanExact(query.data(), depth, allowed);
+  std::vector<int64_t> labels;
+  for (size_t i : Spread(seeds.size(), kMaxSearchSeeds)) {
+    labels.push_back(s_.representative(seeds[i]));
+  }
+  return index.Search(query.data(), depth, info.ef_search(), allowed, labels);
 }
 
 absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
@@ -185,7 +195,7 @@ absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
     return pool;
   }
   if (q_.strategy == Strategy::kCentroid) {
-    auto found = Nearest(centroid_, depth);
+    auto found = Nearest(centroid_, depth, anchors_);
     if (!found.ok()) return found.status();
     for (const Neighbor& n : *found) {
       const float d = std::max(0.0f, n.distance);
@@ -203,7 +213,7 @@ absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
   absl::flat_hash_map<int64_t, size_t> at;
   const double rrf_max = static_cast<double>(used.size()) / (kRrfConstant + 1);
   for (size_t a : used) {
-    auto found = Nearest(anchor_vectors_[a], per_anchor);
+    auto found = Nearest(anchor_vectors_[a], per_anchor, {anchors_[a]});
     if (!found.ok()) return found.status();
     for (size_t rank = 0; rank < found->size(); ++rank) {
       const Neighbor& n = (*found)[rank];
@@ -221,7 +231,7 @@ absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
   }
   if (static_cast<int>(pool.size()) < depth) {
     // Too few: fill from the exact nearest of the mean (the filters may be tight).
-    auto found = Nearest(centroid_, depth);
+    auto found = Nearest(centroid_, depth, anchors_);
     if (!found.ok()) return found.status();
     for (const Neighbor& n : *found) {
       if (at.contains(n.label)) continue;
