@@ -670,6 +670,20 @@ absl::StatusOr<std::vector<float>> AnnIndex::Vector(int64_t label) const {
 
 int64_t AnnIndex::size() const { return static_cast<int64_t>(index_->cur_element_count); }
 
+const float* AnnIndex::StoredVector(int64_t i) const {
+  return reinterpret_cast<const float*>(
+      index_->getDataByInternalId(static_cast<hnswlib::tableint>(i)));
+}
+
+int64_t AnnIndex::StoredLabel(int64_t i) const {
+  return static_cast<int64_t>(
+      index_->getExternalLabel(static_cast<hnswlib::tableint>(i)));
+}
+
+float AnnIndex::StoredDistance(int64_t i, const float* query) const {
+  return index_->fstdistfunc_(query, StoredVector(i), index_->dist_func_param_);
+}
+
 bool AnnIndex::LabelsBelow(int64_t n) const {
   if (n <= 0) return index_->cur_element_count == 0;
   const auto limit = static_cast<hnswlib::labeltype>(n);

@@ -93,6 +93,11 @@ class AnnIndex {
 
   int dim() const { return dim_; }
   int64_t size() const;
+  /// The i-th stored vector (0 <= i < size(), in the index's own order), its label, and
+  /// its distance to `query` as Search computes it. Thread-safe.
+  const float* StoredVector(int64_t i) const;
+  int64_t StoredLabel(int64_t i) const;
+  float StoredDistance(int64_t i, const float* query) const;
   /// True when every stored label is in [0, n): a loader checks that an index read from
   /// disk only names rows that exist.
   bool LabelsBelow(int64_t n) const;

@@ -354,6 +354,11 @@ int FeatureModel::genre_width() const {
              : static_cast<int>(genres_.size());
 }
 
+std::pair<int, int> FeatureModel::OneHotGenreColumns() const {
+  if (representation_ == GenreRepresentation::kEmbedding) return {0, 0};
+  return {dim() - genre_width(), dim()};
+}
+
 int FeatureModel::dim() const {
   return static_cast<int>(columns_.size()) + (popularity_.has_value() ? 1 : 0) +
          genre_width();

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -74,6 +75,9 @@ class FeatureModel {
   /// The track's scaled feature row before normalisation (what Recommend averages over a
   /// playlist). REQUIRES: HasCompleteAudio(track).
   std::vector<float> TransformRaw(const v1::Track& track) const;
+  /// The columns [first, second) of the genre block when it holds one column per genre
+  /// (one-hot, plain or weighted: mostly zeros); an empty range for the dense embedding.
+  std::pair<int, int> OneHotGenreColumns() const;
   /// Genres kept after the low-volume cut, in vector order.
   const std::vector<std::string>& genres() const { return genres_; }
 

@@ -179,6 +179,10 @@ absl::StatusOr<std::vector<Neighbor>> Run::Nearest(
   const v1::IndexInfo& info = s_.manifest().recommend_index();
   auto allowed = [this](int64_t label) { return Allowed(label); };
   if (info.exhaustive()) return index.ScanExact(query.data(), depth, allowed);
+  if (q_.exact) {
+    return s_.audio_blocks().Search(query.data(), static_cast<size_t>(std::max(depth, 0)),
+                                    allowed);
+  }
   std::vector<int64_t> labels;
   for (size_t i : Spread(seeds.size(), kMaxSearchSeeds)) {
     labels.push_back(s_.representative(seeds[i]));
@@ -626,6 +630,7 @@ absl::StatusOr<RecommendQuery> MakeRecommendQuery(const Snapshot& snapshot,
                    absl::StrCat(" needs k <= ", kMaxMmrK, ", got k = ", k));
   }
   q.mmr_lambda = mmr;
+  q.exact = options.exact();
   if (q.playlist.empty() && q.seed_artists.empty() && q.seed_genres.empty() &&
       q.targets.empty() && !q.filter) {
     return Invalid("track_ids, a seed (", f,

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <random>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -362,6 +363,65 @@ TEST_F(RecommenderTest, ExplanationsNameTheClosestPlaylistTrack) {
     EXPECT_NEAR(x.distance, 1 - best, 1e-4);
     EXPECT_EQ(e.features_size(), 3);
   }
+}
+
+// options.exact: on a coarse graph (M 4, breadth 10) that often misses, the answer of the
+// same catalog scanned exhaustively (the trainer's --recommend_exhaustive_below), to the
+// track and distance; the graph's own answer differs somewhere, so the option is what
+// makes them equal.
+TEST_F(RecommenderTest, ExactIsTheExhaustiveScansAnswer) {
+  const std::string root = *root_ + "-exact";
+  std::vector<v1::Track> tracks = testing::SyntheticTracks(3000, 21);
+  trainer::BuildOptions build;
+  build.recommend_exhaustive_below = 1'000'000;
+  ASSERT_TRUE(trainer::BuildSnapshot(tracks, {}, build, root, "000001").ok());
+  build.recommend_exhaustive_below = 0;
+  build.m = 4;
+  build.ef_construction = 8;
+  build.ef_search = 10;
+  ASSERT_TRUE(trainer::BuildSnapshot(tracks, {}, build, root, "000002").ok());
+  auto scanned = Snapshot::Load(root + "/000001");
+  ASSERT_TRUE(scanned.ok()) << scanned.status();
+  auto coarse = Snapshot::Load(root + "/000002");
+  ASSERT_TRUE(coarse.ok()) << coarse.status();
+  ASSERT_TRUE((*scanned)->manifest().recommend_index().exhaustive());
+  ASSERT_FALSE((*coarse)->manifest().recommend_index().exhaustive());
+  auto ask = [&](const Snapshot& s, const std::vector<int64_t>& playlist, int k,
+                 const v1::RecommendOptions& options) {
+    auto query = MakeRecommendQuery(s, playlist, k, options);
+    EXPECT_TRUE(query.ok()) << query.status();
+    auto result = query.ok() ? Recommend(s, *query)
+                             : absl::StatusOr<RecommendResult>(query.status());
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *std::move(result) : RecommendResult();
+  };
+  std::mt19937 rng(3);
+  int graph_differs = 0;
+  for (int q = 0; q < 20; ++q) {
+    std::vector<int64_t> playlist;
+    for (int n = 2 + q % 7; n > 0; --n) playlist.push_back(3 + rng() % 2990);
+    for (int k : {10, 500}) {
+      v1::RecommendOptions options;
+      options.set_max_per_artist(0);
+      const RecommendResult truth = ask(**scanned, playlist, k, options);
+      const RecommendResult graph = ask(**coarse, playlist, k, options);
+      options.set_exact(true);
+      const RecommendResult exact = ask(**coarse, playlist, k, options);
+      ASSERT_EQ(exact.results.size(), truth.results.size());
+      for (size_t i = 0; i < exact.results.size(); ++i) {
+        EXPECT_EQ(exact.results[i].position, truth.results[i].position) << q << " " << i;
+        EXPECT_EQ(exact.results[i].distance, truth.results[i].distance);
+      }
+      for (size_t i = 0; i < graph.results.size() && i < truth.results.size(); ++i) {
+        if (graph.results[i].position != truth.results[i].position) {
+          ++graph_differs;
+          break;
+        }
+      }
+    }
+  }
+  EXPECT_GT(graph_differs, 0);
+  std::filesystem::remove_all(root);
 }
 
 TEST_F(RecommenderTest, BadKnobsAreInvalidArgumentNamingThem) {

@@ -316,6 +316,17 @@ void Snapshot::IndexIds(const std::vector<uint32_t>& bucket) {
   }
 }
 
+const BlockScan& Snapshot::audio_blocks() const {
+  absl::call_once(audio_blocks_once_, [this] {
+    // The genre block is mostly zeros unless it is the dense embedding; the playlist
+    // co-occurrence columns after it are dense.
+    const auto [first, end] = features_.OneHotGenreColumns();
+    audio_blocks_ =
+        std::make_unique<const BlockScan>(BlockScan::Build(*audio_index_, first, end));
+  });
+  return *audio_blocks_;
+}
+
 std::optional<int64_t> Snapshot::Find(absl::string_view id) const {
   const uint32_t b = IdBucket(id);
   for (uint32_t k = id_buckets_[b]; k < id_buckets_[b + 1]; ++k) {

@@ -10,9 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/call_once.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/ann.h"
+#include "common/block_scan.h"
 #include "common/features.h"
 #include "common/lexical_index.h"
 #include "common/text_embedder.h"
@@ -47,6 +49,9 @@ class Snapshot {
 
   const AnnIndex& text_index() const { return *text_index_; }
   const AnnIndex& audio_index() const { return *audio_index_; }
+  /// The exact bounded scan over audio_index(), built on first use (about 1.2 s at 1.2M
+  /// tracks; callers wait for it). Thread-safe.
+  const BlockScan& audio_blocks() const;
   /// What embeds a query for the search index: the hashed embedder or the snapshot's word
   /// vectors, as the trainer embedded the names.
   const NameEmbedder& embedder() const { return *embedder_; }
@@ -91,6 +96,8 @@ class Snapshot {
   std::vector<uint32_t> id_positions_;
   std::unique_ptr<AnnIndex> text_index_;
   std::unique_ptr<AnnIndex> audio_index_;
+  mutable absl::once_flag audio_blocks_once_;
+  mutable std::unique_ptr<const BlockScan> audio_blocks_;
   std::unique_ptr<LexicalIndex> lexical_;
 };
 

@@ -44,7 +44,8 @@ constexpr Subcommand kSubcommands[] = {
      "      [--negative=ID]... [--seed_track=ID]... [--seed_artist=ID|NAME]...\n"
      "      [--seed_genre=G]... [--genre=G]... [--year_min=Y] [--year_max=Y]\n"
      "      [--explicit=true|false] [--exclude_artist=ID|NAME]... [--max_per_artist=N]\n"
-     "      [--mmr_lambda=L] [--min_X=V] [--max_X=V] [--target_X=V]... [ID...|-]",
+     "      [--mmr_lambda=L] [--exact] [--min_X=V] [--max_X=V] [--target_X=V]... "
+     "[ID...|-]",
      0, kUnlimited, RunRecommend},
     {"tracks", "cratedig tracks [--server=ADDR] [--json] ID...|-", 1, kUnlimited,
      RunTracks},

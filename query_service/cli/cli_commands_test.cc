@@ -253,6 +253,7 @@ TEST_F(CliCommandsTest, RecommendSendsTheKnobs) {
   options_.recommend.year_min = 1990;
   options_.recommend.explicit_ = true;
   options_.recommend.max_per_artist = 2;
+  options_.recommend.exact = true;
   options_.recommend.seed_artists = {"Pink Floyd"};
   options_.recommend.seed_genres = {"rock"};
   options_.recommend.knobs = {{"target_energy", 0.8}, {"min_tempo", 120}};
@@ -267,6 +268,7 @@ TEST_F(CliCommandsTest, RecommendSendsTheKnobs) {
   EXPECT_FALSE(o.filter().has_year_max());
   EXPECT_TRUE(o.filter().explicit_());
   EXPECT_EQ(o.max_per_artist(), 2);
+  EXPECT_TRUE(o.exact());
   EXPECT_EQ(o.seed_artists(0), "Pink Floyd");
   EXPECT_EQ(o.seed_genres(0), "rock");
   ASSERT_EQ(o.targets_size(), 1);
@@ -280,6 +282,7 @@ TEST_F(CliCommandsTest, RecommendSendsTheKnobs) {
   EXPECT_EQ(Run({"recommend", kId}).code, kExitOk);
   EXPECT_FALSE(query_service_.last_recommend().options().has_filter());
   EXPECT_FALSE(query_service_.last_recommend().options().has_max_per_artist());
+  EXPECT_FALSE(query_service_.last_recommend().options().exact());
 }
 
 TEST_F(CliCommandsTest, BatchTracksPrintsOneDocumentPerLine) {

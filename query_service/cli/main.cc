@@ -53,6 +53,9 @@ ABSL_FLAG(std::optional<int>, max_per_artist, std::nullopt,
           "recommend: at most N results per artist (0: no limit; default 3).");
 ABSL_FLAG(std::optional<double>, mmr_lambda, std::nullopt,
           "recommend: diversify by maximal marginal relevance, 0..1 (relevance weight).");
+ABSL_FLAG(bool, exact, false,
+          "recommend: the exact nearest tracks rather than the graph's approximation "
+          "(catalogs above the trainer's exhaustive-scan limit).");
 
 ABSL_FLAG(std::string, tls_ca_file, "",
           "PEM certificate of the CA that signed the daemons' certificates: use TLS.");
@@ -116,6 +119,7 @@ int main(int argc, char** argv) {
   recommend.explicit_ = absl::GetFlag(FLAGS_explicit);
   recommend.max_per_artist = absl::GetFlag(FLAGS_max_per_artist);
   recommend.mmr_lambda = absl::GetFlag(FLAGS_mmr_lambda);
+  recommend.exact = absl::GetFlag(FLAGS_exact);
 
   cratedig::cli::CliOptions options;
   options.trainer = absl::GetFlag(FLAGS_trainer);

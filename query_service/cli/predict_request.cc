@@ -128,9 +128,10 @@ absl::Status ParseRecommendOptions(const json& root, absl::string_view source,
     if (key == "strategy") {
       if (!value.is_string()) return FieldError(source, key, "must be a string");
       options->set_strategy(value.get<std::string>());
-    } else if (key == "explicit") {
+    } else if (key == "explicit" || key == "exact") {
       if (!value.is_boolean()) return FieldError(source, key, "must be true or false");
-      filter->set_explicit_(value.get<bool>());
+      if (key == "explicit") filter->set_explicit_(value.get<bool>());
+      if (key == "exact") options->set_exact(value.get<bool>());
     } else if (key == "year_min" || key == "year_max" || key == "max_per_artist") {
       absl::StatusOr<int32_t> n = ParseCount(value, source, key);
       if (!n.ok()) return n.status();

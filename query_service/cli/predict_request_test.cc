@@ -35,7 +35,7 @@ TEST(PredictRequestTest, ParsesTheRecommendationKnobs) {
           R"({"playlist": [1], "strategy": "rrf", "negatives": ["spotify:track:)", kId,
           R"("], "seed_artists": ["Nirvana"], "seed_genres": ["grunge"],
           "genres": ["rock", "pop"], "year_min": 1990, "year_max": 1999, "explicit": false,
-          "exclude_artists": ["Bush"], "max_per_artist": 2, "mmr_lambda": 0.5,
+          "exclude_artists": ["Bush"], "max_per_artist": 2, "mmr_lambda": 0.5, "exact": true,
           "target_energy": 0.8, "min_tempo": 120, "max_tempo": 140, "target_foo": 1,
           "unrelated": "ignored"})"),
       "req.json");
@@ -53,6 +53,7 @@ TEST(PredictRequestTest, ParsesTheRecommendationKnobs) {
   EXPECT_THAT(o.filter().exclude_artists(), ElementsAre("Bush"));
   EXPECT_EQ(o.max_per_artist(), 2);
   EXPECT_EQ(o.mmr_lambda(), 0.5);
+  EXPECT_TRUE(o.exact());
   ASSERT_EQ(o.targets_size(), 2);  // target_foo goes to the daemon, which names it.
   EXPECT_EQ(o.targets(0).feature(), "energy");
   EXPECT_EQ(o.targets(0).value(), 0.8);
