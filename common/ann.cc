@@ -256,10 +256,6 @@ std::unique_ptr<hnswlib::SpaceInterface<float>> NewSpace(int dim) {
   return std::make_unique<InnerProductSpace>(static_cast<size_t>(dim));
 }
 
-bool NearerFirst(const Neighbor& a, const Neighbor& b) {
-  return a.distance != b.distance ? a.distance < b.distance : a.label < b.label;
-}
-
 // The `fetch` nearest by hnswlib. searchKnn explores max(ef_, fetch) candidates, so
 // asking for `fetch` results searches with breadth `fetch` without writing the shared
 // ef_.
@@ -360,15 +356,9 @@ std::vector<Neighbor> ScanStored(const Hnsw& index, const float* query, size_t k
   for (hnswlib::tableint i = 0; i < index.cur_element_count; ++i) {
     const auto label = static_cast<int64_t>(index.getExternalLabel(i));
     if (filter && !filter(label)) continue;
-    Neighbor n{label, index.fstdistfunc_(query, index.getDataByInternalId(i),
-                                         index.dist_func_param_)};
-    if (best.size() == k && !NearerFirst(n, best.front())) continue;
-    best.push_back(n);
-    std::push_heap(best.begin(), best.end(), NearerFirst);
-    if (best.size() > k) {
-      std::pop_heap(best.begin(), best.end(), NearerFirst);
-      best.pop_back();
-    }
+    KeepNearest(&best, k,
+                {label, index.fstdistfunc_(query, index.getDataByInternalId(i),
+                                           index.dist_func_param_)});
   }
   std::sort_heap(best.begin(), best.end(), NearerFirst);
   return best;
@@ -691,6 +681,20 @@ bool AnnIndex::LabelsBelow(int64_t n) const {
     if (index_->getExternalLabel(i) >= limit) return false;
   }
   return true;
+}
+
+bool NearerFirst(const Neighbor& a, const Neighbor& b) {
+  return a.distance != b.distance ? a.distance < b.distance : a.label < b.label;
+}
+
+void KeepNearest(std::vector<Neighbor>* best, size_t k, const Neighbor& n) {
+  if (k == 0 || (best->size() == k && !NearerFirst(n, best->front()))) return;
+  best->push_back(n);
+  std::push_heap(best->begin(), best->end(), NearerFirst);
+  if (best->size() > k) {
+    std::pop_heap(best->begin(), best->end(), NearerFirst);
+    best->pop_back();
+  }
 }
 
 std::vector<Neighbor> ExactSearch(const float* query, const std::vector<float>& rows,

@@ -113,6 +113,12 @@ class AnnIndex {
   size_t mapped_bytes_ = 0;
 };
 
+/// The order of every answer: nearer first, ties by label.
+bool NearerFirst(const Neighbor& a, const Neighbor& b);
+/// Keeps in `best` the k nearest neighbours offered so far, as a heap with the k-th
+/// (farthest kept) at best->front(); std::sort_heap(..., NearerFirst) orders them.
+void KeepNearest(std::vector<Neighbor>* best, size_t k, const Neighbor& n);
+
 /// The exact answer: the k rows of `rows` (row-major, `dim` wide; labels are the row
 /// numbers unless `labels` is given) nearest `query` by cosine distance, nearest first,
 /// ties by label.

@@ -20,10 +20,6 @@ constexpr double kParallel = 1e-4;
 // Blocks read in the first round of a search (see Search).
 constexpr size_t kFirstBlocks = 32;
 
-bool NearerFirst(const Neighbor& a, const Neighbor& b) {
-  return a.distance != b.distance ? a.distance < b.distance : a.label < b.label;
-}
-
 }  // namespace
 
 BlockScan BlockScan::Build(const AnnIndex& index, int sparse_begin, int sparse_end) {
@@ -240,14 +236,7 @@ std::vector<Neighbor> BlockScan::Search(const float* query, size_t k,
       const int64_t label = index_->StoredLabel(ids_[j]);
       if (filter && !filter(label)) continue;
       ++seen.vectors;
-      Neighbor n{label, index_->StoredDistance(ids_[j], query)};
-      if (best.size() == k && !NearerFirst(n, best.front())) continue;
-      best.push_back(n);
-      std::push_heap(best.begin(), best.end(), NearerFirst);
-      if (best.size() > k) {
-        std::pop_heap(best.begin(), best.end(), NearerFirst);
-        best.pop_back();
-      }
+      KeepNearest(&best, k, {label, index_->StoredDistance(ids_[j], query)});
     }
   };
   // Whether no vector bounded by `b` can be nearer than the k-th found.
