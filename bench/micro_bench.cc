@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/ann.h"
+#include "common/block_scan.h"
 #include "common/features.h"
 #include "common/lexical_index.h"
 #include "common/text.h"
@@ -345,6 +346,55 @@ void BM_QueryRecommend(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_QueryRecommend)->Unit(benchmark::kMicrosecond);
+
+// The bounded exact scan Recommend's `exact` reads (common/block_scan.h), queried with
+// the means of 1..10 random recommendable tracks (Recommend's centroid, k = 20 as with
+// the default max_per_artist) over CRATEDIG_BENCH_SNAPSHOT's index, else over a 50,000-
+// track synthetic snapshot's. Counters: blocks and vectors read a query.
+void BM_BlockScan(benchmark::State& state) {
+  static const auto snapshot = [] {
+    const char* real = std::getenv("CRATEDIG_BENCH_SNAPSHOT");
+    auto s = cratedig::query::Snapshot::Load(real != nullptr ? real : SnapshotDir(50000),
+                                             /*verify_checksums=*/false);
+    if (!s.ok()) {
+      std::fprintf(stderr, "micro_bench: %s\n", s.status().ToString().c_str());
+      std::abort();
+    }
+    return *std::move(s);
+  }();
+  const cratedig::BlockScan& blocks = snapshot->audio_blocks();
+  std::vector<int64_t> recommendable;
+  for (int64_t p = 0; p < snapshot->size(); ++p) {
+    if (snapshot->recommendable(p)) recommendable.push_back(p);
+  }
+  std::mt19937_64 rng(3);
+  std::vector<std::vector<float>> queries(512);
+  for (auto& q : queries) {
+    q.assign(snapshot->audio_index().dim(), 0.0f);
+    for (int i = 1 + static_cast<int>(rng() % 10); i > 0; --i) {
+      const auto row =
+          snapshot->RecommendRow(recommendable[rng() % recommendable.size()]);
+      for (size_t d = 0; d < q.size(); ++d) q[d] += row[d];
+    }
+    cratedig::NormalizeInPlace(&q);
+  }
+  size_t at = 0;
+  double read_blocks = 0, read_vectors = 0;
+  for (auto _ : state) {
+    cratedig::BlockScan::Stats stats;
+    benchmark::DoNotOptimize(
+        blocks.Search(queries[at++ % queries.size()].data(), 20, nullptr, &stats));
+    read_blocks += static_cast<double>(stats.blocks);
+    read_vectors += static_cast<double>(stats.vectors);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["blocks"] =
+      benchmark::Counter(read_blocks, benchmark::Counter::kAvgIterations);
+  state.counters["vectors"] =
+      benchmark::Counter(read_vectors, benchmark::Counter::kAvgIterations);
+  state.counters["tracks"] = static_cast<double>(snapshot->audio_index().size());
+}
+BENCHMARK(BM_BlockScan)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

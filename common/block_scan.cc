@@ -19,6 +19,9 @@ constexpr float kSlack = 1e-4f;
 constexpr double kParallel = 1e-4;
 // Blocks read in the first round of a search (see Search).
 constexpr size_t kFirstBlocks = 32;
+// How far a distance from the compact rows may be from the index's own (both in float,
+// summed in other orders): far below kSlack, so that pruning stays safe.
+constexpr float kRounding = 2e-5f;
 
 }  // namespace
 
@@ -128,6 +131,9 @@ void BlockScan::Split(const Members& m, std::vector<uint32_t>* order, size_t beg
       sparse = std::max(sparse, m.sparse_length[member]);
       length = std::max(length, m.dense_length[member]);
       ids_.push_back(m.ids[member]);
+      labels_.push_back(index_->StoredLabel(m.ids[member]));
+      rows_.insert(rows_.end(), row, row + nd);
+      sparse_length_.push_back(static_cast<float>(m.sparse_length[member]));
     }
     block_group_.push_back(group);
     begin_.push_back(static_cast<uint32_t>(ids_.size()));
@@ -194,13 +200,16 @@ std::vector<Neighbor> BlockScan::Search(const float* query, size_t k,
   dense_norm = std::sqrt(dense_norm);
   sparse_norm = std::sqrt(sparse_norm);
   // Each group's bound on q_s . x_s per unit of |x_s|.
-  std::vector<float> sparse_term(group_parallel_.size(), 0.0f);
+  // Each parallel group's q_s . u, the sparse part of q . x per unit of |x_s|.
+  std::vector<float> along(group_parallel_.size(), 0.0f);
   for (int c = 0; c < sparse_end_ - sparse_begin_; ++c) {
     const float q = query[sparse_begin_ + c];
     if (q == 0.0f) continue;
-    for (const auto& [g, weight] : column_groups_[c]) sparse_term[g] += q * weight;
+    for (const auto& [g, weight] : column_groups_[c]) along[g] += q * weight;
   }
-  for (float& t : sparse_term) t = std::max(0.0f, t) * (1 + 1e-5f) + 1e-6f;
+  std::vector<float> sparse_term(along.size());
+  for (size_t g = 0; g < along.size(); ++g)  // in this form, branch-free (maxss)
+    sparse_term[g] = std::max(along[g] * (1 + 1e-5f) + 1e-6f, 1e-6f);
   for (uint32_t g : unparallel_groups_)
     sparse_term[g] = sparse_norm * (1 + 1e-5f) + 1e-6f;
   // Two bounds per block: a coarse one from stored lengths alone (sparse term plus
@@ -219,24 +228,35 @@ std::vector<Neighbor> BlockScan::Search(const float* query, size_t k,
     return std::min(coarse[b], sparse_term[block_group_[b]] * sparse_norm_[b] + dot +
                                    dense_norm * radius_[b] * (1 + 1e-5f));
   };
+  // `best` holds the k nearest by the compact rows' distance (the index's own, give or
+  // take kRounding); `close` every vector read that was within 2 * kRounding of the k-th
+  // of them when read, as (distance, position): the index's distances of those decide.
   best.reserve(k + 1);
+  std::vector<std::pair<float, uint32_t>> close;
   Stats seen;
   // Reads block b into `best` and marks it read.
   auto read = [&](uint32_t b) {
     ++seen.blocks;
     coarse[b] = -std::numeric_limits<float>::infinity();
-    const size_t row_bytes = static_cast<size_t>(dim_) * sizeof(float);
-    auto prefetch = [&](uint32_t j) {
-      const char* row = reinterpret_cast<const char*>(index_->StoredVector(ids_[j]));
-      for (size_t at = 0; at < row_bytes; at += 64) __builtin_prefetch(row + at);
-    };
-    for (uint32_t j = begin_[b]; j < begin_[b + 1] && j < begin_[b] + 2; ++j) prefetch(j);
+    const uint32_t g = block_group_[b];
+    const bool parallel = group_parallel_[g];
     for (uint32_t j = begin_[b]; j < begin_[b + 1]; ++j) {
-      if (j + 2 < begin_[b + 1]) prefetch(j + 2);
-      const int64_t label = index_->StoredLabel(ids_[j]);
+      const int64_t label = labels_[j];
       if (filter && !filter(label)) continue;
       ++seen.vectors;
-      KeepNearest(&best, k, {label, index_->StoredDistance(ids_[j], query)});
+      float distance;
+      if (parallel) {
+        const float* x = rows_.data() + size_t{j} * nd;
+        float dot = sparse_length_[j] * along[g];
+        for (size_t c = 0; c < nd; ++c) dot += dense[c] * x[c];
+        distance = 1.0f - dot;
+      } else {
+        distance = index_->StoredDistance(ids_[j], query);
+      }
+      if (best.size() < k || distance <= best.front().distance + 2 * kRounding) {
+        close.emplace_back(distance, j);
+        KeepNearest(&best, k, {label, distance});
+      }
     }
   };
   // Whether no vector bounded by `b` can be nearer than the k-th found.
@@ -284,6 +304,16 @@ std::vector<Neighbor> BlockScan::Search(const float* query, size_t k,
       if (!settled(t)) queue.emplace_back(t, b);
     }
     drain();
+  }
+  // Every vector of the exact k nearest is in `close`, within 2 * kRounding of the
+  // compact k-th: its own distance is at most the exact k-th, which is at most the
+  // compact k-th plus kRounding.
+  const float cut = best.size() < k ? std::numeric_limits<float>::infinity()
+                                    : best.front().distance + 2 * kRounding;
+  best.clear();
+  for (const auto& [distance, j] : close) {
+    if (distance > cut) continue;
+    KeepNearest(&best, k, {labels_[j], index_->StoredDistance(ids_[j], query)});
   }
   std::sort_heap(best.begin(), best.end(), NearerFirst);
   if (stats != nullptr) *stats = seen;

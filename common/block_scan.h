@@ -75,7 +75,14 @@ class BlockScan {
   std::vector<float> radius_;
   std::vector<float> sparse_norm_;
   std::vector<float> dense_length_;  // largest |x_d|
+  // Per vector, in block order: internal id, label, dense part (dense_columns_ wide) and
+  // sparse length. A vector of a parallel group is its sparse length times the group's
+  // direction plus its dense part, so a search reads these contiguous rows (a tenth of
+  // the index's row with one-hot genres) instead of the index's scattered ones.
   std::vector<uint32_t> ids_;
+  std::vector<int64_t> labels_;
+  std::vector<float> rows_;
+  std::vector<float> sparse_length_;
 };
 
 }  // namespace cratedig
