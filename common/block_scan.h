@@ -15,6 +15,7 @@
 // Search reads the blocks best bound first and stops once no bound can beat the k-th
 // distance found, so it returns what an exhaustive scan returns.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -31,15 +32,17 @@ class BlockScan {
   /// Blocks over every vector of `index`, which must outlive the BlockScan and not
   /// change. Columns [sparse_begin, sparse_end) are the sparse ones (an empty range:
   /// every column is dense, one group).
-  static BlockScan Build(const AnnIndex& index, int sparse_begin, int sparse_end);
+  /// Built on up to `threads` threads (two at most are used).
+  static BlockScan Build(const AnnIndex& index, int sparse_begin, int sparse_end,
+                         int threads = 2);
 
   struct Stats {
     size_t blocks = 0;   // blocks read
-    size_t vectors = 0;  // vectors whose distance was computed
+    size_t vectors = 0;  // vectors whose distance was computed (filtered or not)
   };
   /// The exact k nearest vectors the filter accepts: distance 1 - dot as the index
-  /// computes it, nearest first, ties by label (AnnIndex::ScanExact's answer).
-  /// Thread-safe.
+  /// computes it, nearest first, ties by label (AnnIndex::ScanExact's answer). The
+  /// filter is asked only about vectors near enough to be kept. Thread-safe.
   std::vector<Neighbor> Search(const float* query, size_t k, const LabelFilter& filter,
                                Stats* stats = nullptr) const;
 
@@ -47,16 +50,21 @@ class BlockScan {
   size_t groups() const { return group_parallel_.size(); }
 
  private:
-  // One group's vectors while it is cut into blocks: internal ids, dense parts (row by
-  // row) and the lengths of the two parts.
-  struct Members {
-    std::vector<uint32_t> ids;
+  // Every vector while the groups are cut into blocks: dense part (row by row), the
+  // lengths of the two parts, and internal id.
+  struct Rows {
     std::vector<float> dense;
     std::vector<double> sparse_length, dense_length;
+    std::vector<uint32_t> id;
   };
-  // Cuts members order[begin, end) into blocks (appended to the block arrays).
-  void Split(const Members& m, std::vector<uint32_t>* order, size_t begin, size_t end,
+  // Cuts the vectors order[begin, end) (rows of `m`, of one group) into blocks, appended
+  // to the block arrays.
+  void Split(const Rows& m, std::vector<uint32_t>* order, size_t begin, size_t end,
              uint32_t group);
+  // Appends `other`'s blocks (made by Split on the same index) after this one's.
+  void Append(BlockScan&& other);
+  // The tree over blocks order[begin, end) (not empty): returns its root.
+  uint32_t Grow(std::vector<uint32_t>* order, size_t begin, size_t end);
 
   const AnnIndex* index_ = nullptr;
   int dim_ = 0;
@@ -75,10 +83,25 @@ class BlockScan {
   std::vector<float> radius_;
   std::vector<float> sparse_norm_;
   std::vector<float> dense_length_;  // largest |x_d|
-  // Per vector, in block order: internal id, label, dense part (dense_columns_ wide) and
-  // sparse length. A vector of a parallel group is its sparse length times the group's
-  // direction plus its dense part, so a search reads these contiguous rows (a tenth of
-  // the index's row with one-hot genres) instead of the index's scattered ones.
+  // Per group, its blocks group_blocks_[g], ..., group_blocks_[g + 1] - 1; the largest
+  // sparse length of any block.
+  std::vector<uint32_t> group_blocks_;
+  float max_sparse_norm_ = 0;
+  // A binary tree of balls over the blocks' dense parts (centre and radius), for the
+  // blocks a query shares no sparse column with. A child is a block b, or kNode | n for
+  // node n. root_: kNone when there is no block.
+  static constexpr uint32_t kNode = uint32_t{1} << 31;
+  static constexpr uint32_t kNone = ~uint32_t{0};
+  std::vector<float> node_centre_;
+  std::vector<float> node_radius_;
+  std::vector<std::array<uint32_t, 2>> node_children_;
+  uint32_t root_ = kNone;
+  // Per vector, in block order: internal id, label, dense part and sparse length. A
+  // vector of a parallel group is its sparse length times the group's direction plus its
+  // dense part, so a search reads these (a tenth of the index's row with one-hot genres)
+  // instead of the index's scattered rows. rows_ holds each block's dense parts column
+  // by column: block b's column c is rows_[nd * begin_[b] + c * size(b) + i] for its
+  // vector i (nd: dense_columns_.size()).
   std::vector<uint32_t> ids_;
   std::vector<int64_t> labels_;
   std::vector<float> rows_;
