@@ -362,7 +362,16 @@ void BM_BlockScan(benchmark::State& state) {
     }
     return *std::move(s);
   }();
-  const cratedig::BlockScan& blocks = snapshot->audio_blocks();
+  // A snapshot scanned whole (the synthetic one: under --recommend_exhaustive_below) has
+  // no blocks of its own.
+  static const auto* own = [] {
+    const auto [first, end] = snapshot->features().OneHotGenreColumns();
+    return snapshot->audio_blocks() != nullptr
+               ? nullptr
+               : new cratedig::BlockScan(
+                     cratedig::BlockScan::Build(snapshot->audio_index(), first, end));
+  }();
+  const cratedig::BlockScan& blocks = own != nullptr ? *own : *snapshot->audio_blocks();
   std::vector<int64_t> recommendable;
   for (int64_t p = 0; p < snapshot->size(); ++p) {
     if (snapshot->recommendable(p)) recommendable.push_back(p);

@@ -61,8 +61,9 @@ struct RecommendQuery {
   /// nullopt: the default (soft); 0: no limit; N: strict.
   std::optional<int> max_per_artist;
   double mmr_lambda = 0;
-  /// The exact nearest (Snapshot::audio_blocks) rather than the graph's.
-  bool exact = false;
+  /// The exact nearest (Snapshot::audio_blocks) rather than the graph's; nullopt: exact
+  /// for the playlist's mean, the graph around each playlist track.
+  std::optional<bool> exact;
 };
 
 /// Check `options` and resolve its ids against `snapshot`; `playlist` holds positions

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <numeric>
 #include <optional>
 #include <thread>
@@ -274,6 +275,17 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string
   snapshot->lexical_ = std::move(*lexical);
   snapshot->text_index_ = std::move(*text);
   snapshot->audio_index_ = std::move(*audio);
+  if (!manifest->recommend_index().exhaustive() && snapshot->audio_index_->size() > 0) {
+    // Built while the snapshot serves (about 1 s at 1.2M tracks). The genre block is
+    // mostly zeros unless it is the dense embedding; the playlist co-occurrence columns
+    // after it are dense.
+    const auto [first, end] = snapshot->features_.OneHotGenreColumns();
+    const AnnIndex* index = snapshot->audio_index_.get();
+    snapshot->audio_blocks_ =
+        std::async(std::launch::async, [index, first, end] {
+          return std::make_unique<const BlockScan>(BlockScan::Build(*index, first, end));
+        }).share();
+  }
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
 }
 
@@ -314,17 +326,6 @@ void Snapshot::IndexIds(const std::vector<uint32_t>& bucket) {
   for (size_t i = 0; i < bucket.size(); ++i) {
     id_positions_[next[bucket[i]]++] = static_cast<uint32_t>(i);
   }
-}
-
-const BlockScan& Snapshot::audio_blocks() const {
-  absl::call_once(audio_blocks_once_, [this] {
-    // The genre block is mostly zeros unless it is the dense embedding; the playlist
-    // co-occurrence columns after it are dense.
-    const auto [first, end] = features_.OneHotGenreColumns();
-    audio_blocks_ =
-        std::make_unique<const BlockScan>(BlockScan::Build(*audio_index_, first, end));
-  });
-  return *audio_blocks_;
 }
 
 std::optional<int64_t> Snapshot::Find(absl::string_view id) const {

@@ -4,13 +4,14 @@
 // indexes. Immutable once loaded, shared between requests as std::shared_ptr<const
 // Snapshot>.
 
+#include <chrono>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/base/call_once.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/ann.h"
@@ -49,9 +50,19 @@ class Snapshot {
 
   const AnnIndex& text_index() const { return *text_index_; }
   const AnnIndex& audio_index() const { return *audio_index_; }
-  /// The exact bounded scan over audio_index(), built on first use (about 1.2 s at 1.2M
-  /// tracks; callers wait for it). Thread-safe.
-  const BlockScan& audio_blocks() const;
+  /// The exact bounded scan over audio_index(), built in the background from the end of
+  /// Load (about 1 s at 1.2M tracks): waits for it. Null when the index is exhaustive
+  /// (scanned whole: IndexInfo.exhaustive). Thread-safe.
+  const BlockScan* audio_blocks() const {
+    return audio_blocks_.valid() ? audio_blocks_.get().get() : nullptr;
+  }
+  /// audio_blocks() if built by now, else null. Thread-safe.
+  const BlockScan* audio_blocks_if_built() const {
+    return audio_blocks_.valid() && audio_blocks_.wait_for(std::chrono::seconds(0)) ==
+                                        std::future_status::ready
+               ? audio_blocks_.get().get()
+               : nullptr;
+  }
   /// What embeds a query for the search index: the hashed embedder or the snapshot's word
   /// vectors, as the trainer embedded the names.
   const NameEmbedder& embedder() const { return *embedder_; }
@@ -96,8 +107,8 @@ class Snapshot {
   std::vector<uint32_t> id_positions_;
   std::unique_ptr<AnnIndex> text_index_;
   std::unique_ptr<AnnIndex> audio_index_;
-  mutable absl::once_flag audio_blocks_once_;
-  mutable std::unique_ptr<const BlockScan> audio_blocks_;
+  // Declared after audio_index_: destroyed first, waiting for the build that reads it.
+  std::shared_future<std::unique_ptr<const BlockScan>> audio_blocks_;
   std::unique_ptr<LexicalIndex> lexical_;
 };
 

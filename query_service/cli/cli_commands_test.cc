@@ -282,6 +282,11 @@ TEST_F(CliCommandsTest, RecommendSendsTheKnobs) {
   EXPECT_EQ(Run({"recommend", kId}).code, kExitOk);
   EXPECT_FALSE(query_service_.last_recommend().options().has_filter());
   EXPECT_FALSE(query_service_.last_recommend().options().has_max_per_artist());
+  EXPECT_FALSE(query_service_.last_recommend().options().has_exact());
+  // --exact=false asks for the graph.
+  options_.recommend.exact = false;
+  EXPECT_EQ(Run({"recommend", kId}).code, kExitOk);
+  EXPECT_TRUE(query_service_.last_recommend().options().has_exact());
   EXPECT_FALSE(query_service_.last_recommend().options().exact());
 }
 

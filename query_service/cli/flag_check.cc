@@ -6,6 +6,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "query_service/cli/recommend_args.h"
 
 namespace cratedig::cli {
@@ -63,6 +64,17 @@ std::string CheckFlags(const std::vector<std::string>& args) {
     }
   }
   return "";
+}
+
+bool BoolFlagGiven(const std::vector<std::string>& args, absl::string_view name) {
+  for (absl::string_view arg : args) {
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    arg = arg.substr(0, arg.find('='));
+    if (arg == name || (absl::ConsumePrefix(&arg, "no") && arg == name)) return true;
+  }
+  return false;
 }
 
 std::vector<std::string> RepeatedFlagValues(const std::vector<std::string>& args,

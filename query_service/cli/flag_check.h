@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 namespace cratedig::cli {
 
 /// Return "unknown flag --NAME", "missing value for --NAME" or "invalid value ... for
@@ -16,6 +18,10 @@ namespace cratedig::cli {
 /// ParseCommandLine() then sets again. Leaves the check to absl from the first help flag,
 /// --flagfile, --fromenv or --undefok on.
 std::string CheckFlags(const std::vector<std::string>& args);
+
+/// Whether the boolean flag `name` is given in `args` ("--name", "--name=V", "--noname"),
+/// up to "--": this absl cannot tell an explicit false from the default.
+bool BoolFlagGiven(const std::vector<std::string>& args, absl::string_view name);
 
 /// Every value given to the flag `name` in `args`, in order ("--name=V", "--name V"), up
 /// to "--": for flags that may be repeated (absl keeps only the last).

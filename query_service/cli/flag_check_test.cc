@@ -46,6 +46,16 @@ TEST(FlagCheckTest, RepeatedFlagValuesKeepsEveryOccurrence) {
   EXPECT_TRUE(RepeatedFlagValues({"--genre"}, "genre").empty());
 }
 
+TEST(FlagCheckTest, BoolFlagGivenSeesEveryForm) {
+  for (const char* given :
+       {"--exact", "-exact", "--exact=false", "--noexact", "--exact=1"}) {
+    EXPECT_TRUE(BoolFlagGiven({"recommend", given, "ID"}, "exact")) << given;
+  }
+  EXPECT_FALSE(BoolFlagGiven({"recommend", "ID"}, "exact"));
+  EXPECT_FALSE(BoolFlagGiven({"--exactly", "--nonexact", "exact"}, "exact"));
+  EXPECT_FALSE(BoolFlagGiven({"recommend", "--", "--exact"}, "exact"));
+}
+
 TEST(FlagCheckTest, ExtractKnobsTakesOutMinMaxAndTargetArguments) {
   std::vector<std::string> args = {
       "recommend",        "--target_energy=0.8", "--min_tempo", "120", "--cli_test_k=5",

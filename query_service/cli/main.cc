@@ -54,7 +54,8 @@ ABSL_FLAG(std::optional<int>, max_per_artist, std::nullopt,
 ABSL_FLAG(std::optional<double>, mmr_lambda, std::nullopt,
           "recommend: diversify by maximal marginal relevance, 0..1 (relevance weight).");
 ABSL_FLAG(bool, exact, false,
-          "recommend: the exact nearest tracks rather than the graph's approximation "
+          "recommend: --exact: exact nearest tracks for every search; --exact=false: the "
+          "graph's approximation for every search; unset: exact for the playlist's mean "
           "(catalogs above the trainer's exhaustive-scan limit).");
 
 ABSL_FLAG(std::string, tls_ca_file, "",
@@ -119,7 +120,8 @@ int main(int argc, char** argv) {
   recommend.explicit_ = absl::GetFlag(FLAGS_explicit);
   recommend.max_per_artist = absl::GetFlag(FLAGS_max_per_artist);
   recommend.mmr_lambda = absl::GetFlag(FLAGS_mmr_lambda);
-  recommend.exact = absl::GetFlag(FLAGS_exact);
+  if (cratedig::cli::BoolFlagGiven(rest, "exact"))
+    recommend.exact = absl::GetFlag(FLAGS_exact);
 
   cratedig::cli::CliOptions options;
   options.trainer = absl::GetFlag(FLAGS_trainer);

@@ -72,7 +72,7 @@ v1::RecommendOptions RecommendOptionsFromFlags(const RecommendFlags& flags) {
   *options.mutable_filter() = TrackFilterFromFlags(flags);
   if (flags.max_per_artist) options.set_max_per_artist(*flags.max_per_artist);
   if (flags.mmr_lambda) options.set_mmr_lambda(*flags.mmr_lambda);
-  if (flags.exact) options.set_exact(true);
+  if (flags.exact) options.set_exact(*flags.exact);
   for (const auto& [name, value] : flags.knobs) {
     if (absl::StartsWith(name, "target_")) AddKnob(name, value, &options);
   }

@@ -30,7 +30,7 @@ struct RecommendFlags {
   std::optional<bool> explicit_;
   std::optional<int> max_per_artist;
   std::optional<double> mmr_lambda;
-  bool exact = false;
+  std::optional<bool> exact;  // unset: the server's default
   /// --min_X / --max_X / --target_X in command-line order: ("target_energy", 0.8).
   std::vector<std::pair<std::string, double>> knobs;
 };
