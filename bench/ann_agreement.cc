@@ -32,7 +32,12 @@
 
 ABSL_FLAG(std::string, snapshot, "", "Snapshot directory (e.g. DATA/snapshots/000001)");
 ABSL_FLAG(int, queries, 1000, "Search queries: names of random tracks, first word(s)");
-ABSL_FLAG(int, playlists, 1000, "Random playlists of 1..10 recommendable tracks");
+ABSL_FLAG(int, playlists, 1000,
+          "Random playlists of 1..--playlist_tracks recommendable tracks");
+ABSL_FLAG(
+    int, playlist_tracks, 10,
+    "Most tracks in a random playlist (1: queries at stored vectors, as the rrf and "
+    "best strategies' searches around each playlist track)");
 ABSL_FLAG(int, k, 10, "Results per query");
 ABSL_FLAG(int, seed, 1, "Random seed");
 ABSL_FLAG(int, ef, 0,
@@ -225,11 +230,12 @@ int main(int argc, char** argv) {
   }
   Tally recommend;
   const int playlists = absl::GetFlag(FLAGS_playlists);
+  const int playlist_tracks = absl::GetFlag(FLAGS_playlist_tracks);
   const int dim = s.audio_index().dim();
   const int ef = absl::GetFlag(FLAGS_ef);
   for (int q = 0; q < playlists; ++q) {
     std::vector<int64_t> playlist;
-    for (int n = 1 + static_cast<int>(rng() % 10); n > 0; --n) {
+    for (int n = 1 + static_cast<int>(rng() % std::max(1, playlist_tracks)); n > 0; --n) {
       playlist.push_back(recommendable[rng() % recommendable.size()]);
     }
     std::vector<float> mean(dim, 0);

@@ -86,15 +86,10 @@ class Run {
   bool Allowed(int64_t label) const {
     return !excluded_.contains(label) && (!q_.filter || q_.filter->Matches(label));
   }
-  // What a query is: the playlist's mean (far from every track: the graph answers it
-  // badly, so it is exact unless the request says otherwise), or one playlist track's
-  // vector (a stored vector, which the graph answers well).
-  enum class Around { kMean, kTrack };
   // The index's nearest to `query`, the graph search also started from `seeds`
   // (positions of the anchors the query was made from).
   absl::StatusOr<std::vector<Neighbor>> Nearest(const Vec& query, int depth,
-                                                absl::Span<const int64_t> seeds,
-                                                Around around) const;
+                                                absl::Span<const int64_t> seeds) const;
   absl::StatusOr<std::vector<Candidate>> Pool(int depth);
   void Score(std::vector<Candidate>* pool);
   double TargetDeviation(int64_t position) const;
@@ -178,19 +173,17 @@ void Run::CollectAnchors() {
   }
 }
 
-absl::StatusOr<std::vector<Neighbor>> Run::Nearest(const Vec& query, int depth,
-                                                   absl::Span<const int64_t> seeds,
-                                                   Around around) const {
+absl::StatusOr<std::vector<Neighbor>> Run::Nearest(
+    const Vec& query, int depth, absl::Span<const int64_t> seeds) const {
   const AnnIndex& index = s_.audio_index();
   const v1::IndexInfo& info = s_.manifest().recommend_index();
   auto allowed = [this](int64_t label) { return Allowed(label); };
   if (info.exhaustive()) return index.ScanExact(query.data(), depth, allowed);
   // Asked for, the blocks are waited for; by default, used once built (about 1 s after
   // the snapshot loads), the graph's answer given until then.
-  const BlockScan* blocks =
-      q_.exact.has_value()
-          ? (*q_.exact ? s_.audio_blocks() : nullptr)
-          : (around == Around::kMean ? s_.audio_blocks_if_built() : nullptr);
+  const BlockScan* blocks = !q_.exact.has_value() ? s_.audio_blocks_if_built()
+                            : *q_.exact           ? s_.audio_blocks()
+                                                  : nullptr;
   if (blocks != nullptr) {
     return blocks->Search(query.data(), static_cast<size_t>(std::max(depth, 0)), allowed);
   }
@@ -210,7 +203,7 @@ absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
     return pool;
   }
   if (q_.strategy == Strategy::kCentroid) {
-    auto found = Nearest(centroid_, depth, anchors_, Around::kMean);
+    auto found = Nearest(centroid_, depth, anchors_);
     if (!found.ok()) return found.status();
     for (const Neighbor& n : *found) {
       const float d = std::max(0.0f, n.distance);
@@ -228,7 +221,7 @@ absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
   absl::flat_hash_map<int64_t, size_t> at;
   const double rrf_max = static_cast<double>(used.size()) / (kRrfConstant + 1);
   for (size_t a : used) {
-    auto found = Nearest(anchor_vectors_[a], per_anchor, {anchors_[a]}, Around::kTrack);
+    auto found = Nearest(anchor_vectors_[a], per_anchor, {anchors_[a]});
     if (!found.ok()) return found.status();
     for (size_t rank = 0; rank < found->size(); ++rank) {
       const Neighbor& n = (*found)[rank];
@@ -246,7 +239,7 @@ absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
   }
   if (static_cast<int>(pool.size()) < depth) {
     // Too few: fill from the exact nearest of the mean (the filters may be tight).
-    auto found = Nearest(centroid_, depth, anchors_, Around::kMean);
+    auto found = Nearest(centroid_, depth, anchors_);
     if (!found.ok()) return found.status();
     for (const Neighbor& n : *found) {
       if (at.contains(n.label)) continue;

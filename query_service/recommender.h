@@ -62,7 +62,7 @@ struct RecommendQuery {
   std::optional<int> max_per_artist;
   double mmr_lambda = 0;
   /// The exact nearest (Snapshot::audio_blocks) rather than the graph's; nullopt: exact
-  /// for the playlist's mean, the graph around each playlist track.
+  /// once the blocks are built.
   std::optional<bool> exact;
 };
 

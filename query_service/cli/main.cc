@@ -54,9 +54,9 @@ ABSL_FLAG(std::optional<int>, max_per_artist, std::nullopt,
 ABSL_FLAG(std::optional<double>, mmr_lambda, std::nullopt,
           "recommend: diversify by maximal marginal relevance, 0..1 (relevance weight).");
 ABSL_FLAG(bool, exact, false,
-          "recommend: --exact: exact nearest tracks for every search; --exact=false: the "
-          "graph's approximation for every search; unset: exact for the playlist's mean "
-          "(catalogs above the trainer's exhaustive-scan limit).");
+          "recommend: --exact: the exact nearest tracks (the default once the snapshot's "
+          "blocks are built); --exact=false: the graph's approximation, faster under "
+          "load (catalogs above the trainer's exhaustive-scan limit).");
 
 ABSL_FLAG(std::string, tls_ca_file, "",
           "PEM certificate of the CA that signed the daemons' certificates: use TLS.");
