@@ -351,7 +351,7 @@ BENCHMARK(BM_QueryRecommend)->Unit(benchmark::kMicrosecond);
 // the means of 1..10 random recommendable tracks (Recommend's centroid, k = 20 as with
 // the default max_per_artist) over CRATEDIG_BENCH_SNAPSHOT's index, else over a 50,000-
 // track synthetic snapshot's. Counters: blocks and vectors read a query.
-void BM_BlockScan(benchmark::State& state) {
+const cratedig::query::Snapshot& BlockScanSnapshot() {
   static const auto snapshot = [] {
     const char* real = std::getenv("CRATEDIG_BENCH_SNAPSHOT");
     auto s = cratedig::query::Snapshot::Load(real != nullptr ? real : SnapshotDir(50000),
@@ -362,9 +362,26 @@ void BM_BlockScan(benchmark::State& state) {
     }
     return *std::move(s);
   }();
+  return *snapshot;
+}
+
+// Building the blocks over the same index (Snapshot::Load starts it in the background).
+void BM_BlockScanBuild(benchmark::State& state) {
+  const cratedig::query::Snapshot& snapshot = BlockScanSnapshot();
+  const auto [first, end] = snapshot.features().OneHotGenreColumns();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        cratedig::BlockScan::Build(snapshot.audio_index(), first, end).blocks());
+  }
+  state.counters["tracks"] = static_cast<double>(snapshot.audio_index().size());
+}
+BENCHMARK(BM_BlockScanBuild)->Unit(benchmark::kMillisecond);
+
+void BM_BlockScan(benchmark::State& state) {
+  const cratedig::query::Snapshot* snapshot = &BlockScanSnapshot();
   // A snapshot scanned whole (the synthetic one: under --recommend_exhaustive_below) has
   // no blocks of its own.
-  static const auto* own = [] {
+  static const auto* own = [snapshot] {
     const auto [first, end] = snapshot->features().OneHotGenreColumns();
     return snapshot->audio_blocks() != nullptr
                ? nullptr
