@@ -4,7 +4,7 @@
 #include <atomic>
 #include <fstream>
 #include <functional>
-#include <future>
+#include <new>
 #include <numeric>
 #include <optional>
 #include <thread>
@@ -13,6 +13,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "common/parallel.h"
 #include "common/snapshot.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -281,12 +282,23 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string
     // after it are dense.
     const auto [first, end] = snapshot->features_.OneHotGenreColumns();
     const AnnIndex* index = snapshot->audio_index_.get();
-    snapshot->audio_blocks_ =
-        std::async(std::launch::async, [index, first, end] {
-          return std::make_unique<const BlockScan>(BlockScan::Build(*index, first, end));
-        }).share();
+    auto build = std::make_shared<BlockBuild>();
+    snapshot->audio_blocks_ = build;
+    std::thread([build, index, first = first, end = end] {
+      try {
+        build->blocks =
+            std::make_unique<const BlockScan>(BlockScan::Build(*index, first, end));
+      } catch (const std::bad_alloc&) {
+        CD_LOG(WARNING) << "no memory for Recommend's exact blocks: the graph answers";
+      }
+      build->built.Notify();
+    }).detach();
   }
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
+}
+
+Snapshot::~Snapshot() {
+  if (audio_blocks_ != nullptr) audio_blocks_->built.WaitForNotification();
 }
 
 std::vector<float> Snapshot::RecommendRow(int64_t position) const {

@@ -4,9 +4,7 @@
 // indexes. Immutable once loaded, shared between requests as std::shared_ptr<const
 // Snapshot>.
 
-#include <chrono>
 #include <cstdint>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/notification.h"
 #include "common/ann.h"
 #include "common/block_scan.h"
 #include "common/features.h"
@@ -53,16 +52,20 @@ class Snapshot {
   /// The exact bounded scan over audio_index(), built in the background from the end of
   /// Load (about 1 s at 1.2M tracks): waits for it. Null when the index is exhaustive
   /// (scanned whole: IndexInfo.exhaustive). Thread-safe.
+  /// Also null if the build failed (out of memory).
   const BlockScan* audio_blocks() const {
-    return audio_blocks_.valid() ? audio_blocks_.get().get() : nullptr;
+    if (audio_blocks_ == nullptr) return nullptr;
+    audio_blocks_->built.WaitForNotification();
+    return audio_blocks_->blocks.get();
   }
   /// audio_blocks() if built by now, else null. Thread-safe.
   const BlockScan* audio_blocks_if_built() const {
-    return audio_blocks_.valid() && audio_blocks_.wait_for(std::chrono::seconds(0)) ==
-                                        std::future_status::ready
-               ? audio_blocks_.get().get()
+    return audio_blocks_ != nullptr && audio_blocks_->built.HasBeenNotified()
+               ? audio_blocks_->blocks.get()
                : nullptr;
   }
+  /// Waits for the blocks' build, which reads the audio index.
+  ~Snapshot();
   /// What embeds a query for the search index: the hashed embedder or the snapshot's word
   /// vectors, as the trainer embedded the names.
   const NameEmbedder& embedder() const { return *embedder_; }
@@ -107,8 +110,14 @@ class Snapshot {
   std::vector<uint32_t> id_positions_;
   std::unique_ptr<AnnIndex> text_index_;
   std::unique_ptr<AnnIndex> audio_index_;
-  // Declared after audio_index_: destroyed first, waiting for the build that reads it.
-  std::shared_future<std::unique_ptr<const BlockScan>> audio_blocks_;
+  // The blocks, built on a detached thread that shares this (a thread left unjoined by a
+  // snapshot that lives to the end of the process would be reported as leaked); `blocks`
+  // is set before `built` is notified.
+  struct BlockBuild {
+    absl::Notification built;
+    std::unique_ptr<const BlockScan> blocks;
+  };
+  std::shared_ptr<BlockBuild> audio_blocks_;
   std::unique_ptr<LexicalIndex> lexical_;
 };
 
