@@ -26,6 +26,19 @@ constexpr size_t kFirstBlocks = 32;
 // summed in other orders): far below kSlack, so that pruning stays safe.
 constexpr float kRounding = 2e-5f;
 
+// The mean of the points order[begin, end) (not empty); row(i) is point i, nd floats.
+template <typename Row>
+std::vector<double> Mean(Row row, size_t nd, const std::vector<uint32_t>& order,
+                         size_t begin, size_t end) {
+  std::vector<double> mean(nd, 0.0);
+  for (size_t i = begin; i < end; ++i) {
+    const float* x = row(order[i]);
+    for (size_t c = 0; c < nd; ++c) mean[c] += x[c];
+  }
+  for (double& v : mean) v /= static_cast<double>(end - begin);
+  return mean;
+}
+
 // Reorders order[begin, end) so that its first half (up to the returned middle) lies
 // below the median along the points' principal axis, found by power iteration from the
 // point farthest from `centre` (their mean). row(i) is point i, nd floats.
@@ -216,12 +229,7 @@ uint32_t BlockScan::Grow(std::vector<uint32_t>* order, size_t begin, size_t end)
   if (end - begin == 1) return (*order)[begin];
   const size_t nd = dense_columns_.size();
   auto centre_of = [&](uint32_t b) { return centre_.data() + size_t{b} * nd; };
-  std::vector<double> centre(nd, 0.0);
-  for (size_t i = begin; i < end; ++i) {
-    const float* x = centre_of((*order)[i]);
-    for (size_t c = 0; c < nd; ++c) centre[c] += x[c];
-  }
-  for (double& v : centre) v /= static_cast<double>(end - begin);
+  const std::vector<double> centre = Mean(centre_of, nd, *order, begin, end);
   double radius = 0;
   for (size_t i = begin; i < end; ++i) {
     const uint32_t b = (*order)[i];
@@ -263,12 +271,7 @@ void BlockScan::Split(const Rows& m, std::vector<uint32_t>* order, size_t begin,
                       size_t end, uint32_t group) {
   const size_t nd = dense_columns_.size();
   auto dense = [&](uint32_t i) { return m.dense.data() + size_t{i} * nd; };
-  std::vector<double> centre(nd, 0.0);
-  for (size_t i = begin; i < end; ++i) {
-    const float* row = dense((*order)[i]);
-    for (size_t c = 0; c < nd; ++c) centre[c] += row[c];
-  }
-  for (double& v : centre) v /= static_cast<double>(end - begin);
+  const std::vector<double> centre = Mean(dense, nd, *order, begin, end);
   if (end - begin <= kBlockSize) {
     double radius = 0, sparse = 0, length = 0;
     for (size_t i = begin; i < end; ++i) {
@@ -432,14 +435,13 @@ std::vector<Neighbor> BlockScan::Search(const float* query, size_t k,
   std::vector<Entry> queue;
   queue.reserve(kFirstBlocks + 1);
   auto offer = [&](float bound, uint32_t b) {
-    if (queue.size() == kFirstBlocks && bound <= queue.front().first) return false;
+    if (queue.size() == kFirstBlocks && bound <= queue.front().first) return;
     queue.emplace_back(bound, b);
     std::push_heap(queue.begin(), queue.end(), std::greater<Entry>());
     if (queue.size() > kFirstBlocks) {
       std::pop_heap(queue.begin(), queue.end(), std::greater<Entry>());
       queue.pop_back();
     }
-    return true;
   };
   std::vector<Entry> touched_blocks;  // (coarse bound, block)
   touched_blocks.reserve(touched_groups.size() + touched_groups.size() / 4);
