@@ -383,14 +383,6 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
                                      : *blended;
   text_rows = EmbedNames(tracks, named, embedder);
   if (auto s = cancelled(); !s.ok()) return s;
-  // The recommendation vectors: content features blended with the playlist co-occurrence
-  // embedding (when there are playlists), computed before the indexes are built.
-  std::optional<v1::Cooccurrence> cooccurrence;
-  RecommendVectors vectors = BuildRecommendVectors(
-      tracks, rep, audio_rows.labels, features, playlists, options, &cooccurrence);
-  audio_rows.data = std::move(vectors.rows);
-  if (auto s = cancelled(); !s.ok()) return s;
-  counts.set_recommend_indexed(static_cast<int64_t>(audio_rows.labels.size()));
 
   auto writer = SnapshotWriter::Begin(root, version);
   if (!writer.ok()) return writer.status();
@@ -400,6 +392,15 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
   if (!text_info.ok()) return text_info.status();
   counts.set_search_indexed(text_info->elements());
   if (auto s = cancelled(); !s.ok()) return s;
+  // The recommendation vectors: content features blended with the playlist co-occurrence
+  // embedding (when there are playlists). They are computed once the name index is saved
+  // and freed, so that the two never take memory at the same time (4 GB each at 10M).
+  std::optional<v1::Cooccurrence> cooccurrence;
+  RecommendVectors vectors = BuildRecommendVectors(
+      tracks, rep, audio_rows.labels, features, playlists, options, &cooccurrence);
+  audio_rows.data = std::move(vectors.rows);
+  if (auto s = cancelled(); !s.ok()) return s;
+  counts.set_recommend_indexed(static_cast<int64_t>(audio_rows.labels.size()));
   auto audio_info = BuildIndex(audio_rows, vectors.dim, options,
                                writer->PathOf(kAudioIndexFile), kAudioIndexFile);
   if (!audio_info.ok()) return audio_info.status();
