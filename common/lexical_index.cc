@@ -20,15 +20,21 @@ constexpr size_t kMaxQueryWords = 16;
 // a large catalog cannot make a query scan most of the index.
 constexpr uint32_t kMaxPrefixPostings = 200000;
 
-std::u32string DecodeUtf8(absl::string_view text) {
-  std::u32string out;
+// Decodes into `out`, reusing its storage.
+void DecodeUtf8(absl::string_view text, std::u32string* out) {
+  out->clear();
   const auto* s = reinterpret_cast<const uint8_t*>(text.data());
   const auto length = static_cast<int32_t>(text.size());
   for (int32_t i = 0; i < length;) {
     UChar32 c;
     U8_NEXT(s, i, length, c);
-    out.push_back(static_cast<char32_t>(c < 0 ? 0xFFFD : c));
+    out->push_back(static_cast<char32_t>(c < 0 ? 0xFFFD : c));
   }
+}
+
+std::u32string DecodeUtf8(absl::string_view text) {
+  std::u32string out;
+  DecodeUtf8(text, &out);
   return out;
 }
 
@@ -308,11 +314,11 @@ void LexicalIndex::ForEachTypoTerm(
   std::vector<int> rows((max_depth + 1) * (m + 1));
   auto row = [&](size_t d) { return rows.data() + d * (m + 1); };
   for (size_t j = 0; j <= m; ++j) row(0)[j] = static_cast<int>(j);
-  std::u32string previous;
+  std::u32string previous, current;
   size_t valid = 0;  // rows 0..valid hold the first `valid` code points of `previous`
   for (size_t i = 0; i < terms_.size();) {
     const std::string& term = terms_[i];
-    const std::u32string current = DecodeUtf8(term);
+    DecodeUtf8(term, &current);
     size_t common = 0;
     while (common < valid && common < current.size() &&
            previous[common] == current[common]) {
@@ -344,7 +350,7 @@ void LexicalIndex::ForEachTypoTerm(
         break;
       }
     }
-    previous = current;
+    previous.swap(current);
     if (pruned) {
       // No term starting with these d code points can match: skip them all.
       valid = d - 1;
@@ -356,8 +362,8 @@ void LexicalIndex::ForEachTypoTerm(
                               terms_.begin());
       continue;
     }
-    valid = current.size();
-    const int distance = row(current.size())[m];
+    valid = previous.size();  // the term just decoded, swapped into `previous`
+    const int distance = row(previous.size())[m];
     if (distance <= max_typos) fn(static_cast<uint32_t>(i), distance);
     ++i;
   }
@@ -607,8 +613,12 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(
     const uint64_t* selected = nullptr;
     if (words.size() > 1 && total >= 4 * blocks) {
       const size_t n = words.size();
-      scratch.bits.assign((n + kCountPlanes + 1) * blocks, 0);
+      // Only the word bitsets start cleared; WordCountFloor writes every word of the
+      // planes and of `chosen`.
+      if (scratch.bits.size() < (n + kCountPlanes + 1) * blocks)
+        scratch.bits.resize((n + kCountPlanes + 1) * blocks);
       uint64_t* word_bits = scratch.bits.data();
+      std::fill_n(word_bits, n * blocks, uint64_t{0});
       for (size_t q = 0; q < n; ++q) {
         uint64_t* bits = word_bits + q * blocks;
         for (const Candidate& c : candidates[q]) {
