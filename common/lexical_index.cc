@@ -354,12 +354,22 @@ void LexicalIndex::ForEachTypoTerm(
     if (pruned) {
       // No term starting with these d code points can match: skip them all.
       valid = d - 1;
+      // The terms sharing the stem follow term i; most such runs are short, so gallop
+      // to the run's end before the binary search.
       const absl::string_view stem(term.data(), PrefixBytes(term, d));
-      i = static_cast<size_t>(std::partition_point(terms_.begin() + i, terms_.end(),
-                                                   [&](const std::string& t) {
-                                                     return absl::StartsWith(t, stem);
-                                                   }) -
-                              terms_.begin());
+      auto in_run = [&](const std::string& t) { return absl::StartsWith(t, stem); };
+      size_t step = 1, low = i + 1;
+      while (low < terms_.size() && in_run(terms_[low])) {
+        i = low;
+        low = i + step;
+        step *= 2;
+      }
+      const auto high =
+          terms_.begin() + static_cast<ptrdiff_t>(std::min(low, terms_.size()));
+      i = static_cast<size_t>(
+          std::partition_point(terms_.begin() + static_cast<ptrdiff_t>(i) + 1, high,
+                               in_run) -
+          terms_.begin());
       continue;
     }
     valid = previous.size();  // the term just decoded, swapped into `previous`

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,6 +70,36 @@ TEST(LexicalIndexTest, TypoTermsWithinTheBudget) {
   // 12 letters: two typos.
   EXPECT_THAT(index.TypoTerms("extrordinry"),
               UnorderedElementsAre(Pair("extraordinary", 2)));
+}
+
+// The pruned walk over the sorted terms finds exactly the terms a scan of all of them
+// finds: many terms share prefixes (a four-letter alphabet), so whole runs are skipped.
+TEST(LexicalIndexTest, TypoTermsMatchAScanOfEveryTerm) {
+  std::mt19937 rng(7);
+  auto word = [&rng] {
+    std::string w(1 + rng() % 11, 'a');
+    for (char& c : w) c = static_cast<char>('a' + rng() % 4);
+    return w;
+  };
+  std::vector<v1::Track> tracks;
+  std::set<std::string> terms;
+  for (int i = 0; i < 3000; ++i) {
+    std::string w = word();
+    terms.insert(w);
+    tracks.push_back(MakeTrack(w, w, w));
+  }
+  LexicalIndex index = Build(tracks);
+  for (int i = 0; i < 300; ++i) {
+    const std::string q = word();
+    std::vector<std::pair<std::string, int>> want;
+    for (const std::string& t : terms) {
+      const int d = TypoDistance(q, t);
+      if (d <= TypoBudget(static_cast<int>(q.size()))) want.emplace_back(t, d);
+    }
+    std::vector<std::pair<std::string, int>> got = index.TypoTerms(q);
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, want) << q;
+  }
 }
 
 TEST(LexicalIndexTest, PrefixTermsMostFrequentFirst) {
