@@ -5,6 +5,10 @@
 #include <grpcpp/support/server_interceptor.h>
 #include <signal.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -79,6 +83,12 @@ void WatchShutdownSignals() {
 absl::Notification& ShutdownNotification() {
   static absl::Notification* n = new absl::Notification();
   return *n;
+}
+
+void ReleaseFreedMemory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
 }
 
 void RequestShutdown() {

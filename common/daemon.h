@@ -49,6 +49,12 @@ void RequestShutdown();
 /// Returns an error when the address cannot be bound or the access settings are wrong.
 absl::Status RunDaemon(const DaemonOptions& options);
 
+/// Hands the heap memory freed so far back to the system. glibc keeps freed memory in its
+/// arenas, so a daemon that builds or loads a large structure and frees it would
+/// otherwise stay at its peak (trainerd held 3.4 GB after a 3M-track build, 43 MB once
+/// trimmed). Call after a build or a snapshot swap; a no-op with another C library.
+void ReleaseFreedMemory();
+
 /// Creates a channel to `address` with the message limits cratedig uses.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
 

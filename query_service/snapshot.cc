@@ -13,6 +13,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "common/daemon.h"
 #include "common/logging.h"
 #include "common/parallel.h"
 #include "common/snapshot.h"
@@ -291,6 +292,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(const std::string
       } catch (const std::bad_alloc&) {
         CD_LOG(WARNING) << "no memory for Recommend's exact blocks: the graph answers";
       }
+      ReleaseFreedMemory();  // the build's temporaries
       build->built.Notify();
     }).detach();
   }

@@ -245,6 +245,7 @@ absl::Status SnapshotSync::LoadAndInstall(const std::string& dir, bool point_cur
     loaded_at_ms_ = absl::ToUnixMillis(absl::Now());
   }
   holder_->Install(loaded);
+  ReleaseFreedMemory();  // the load's buffers, and the previous snapshot once released
   CD_LOG(INFO) << "snapshot swapped version=" << loaded->version()
                << " tracks=" << loaded->size()
                << " load_ms=" << absl::ToInt64Milliseconds(absl::Now() - start)

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/daemon.h"
 #include "common/logging.h"
 #include "common/snapshot.h"
 
@@ -156,6 +157,7 @@ absl::StatusOr<v1::TrainResponse> Trainer::BuildLocked(
   build.cancelled = cancelled;
   auto manifest =
       BuildSnapshot(std::move(tracks), artists, build, root(), version, playlists);
+  ReleaseFreedMemory();  // the build's tracks, vectors and index, all freed by now
   if (!manifest.ok()) {
     RemoveTemporaryDirs(root());  // The failed build's; build_mu_ keeps out any other.
     return manifest.status();
