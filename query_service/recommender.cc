@@ -459,7 +459,7 @@ absl::StatusOr<RecommendResult> Run::Answer() {
   if (!centroid_.empty()) out.matched = CountMatched();
 
   const int64_t indexed = s_.audio_index().size();
-  const int limit = q_.max_per_artist.value_or(kDefaultMaxPerArtist);
+  const int limit = q_.max_per_artist.value_or(DefaultMaxPerArtist(q_.k));
   int64_t depth = q_.k;
   if (limit > 0) depth *= 2;
   if (!q_.targets.empty()) depth = std::max<int64_t>(depth, kTargetPool);

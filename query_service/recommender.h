@@ -3,8 +3,7 @@
 // Recommend: tracks for a playlist, seeds and knobs (docs/recommend.md).
 //
 //  1. Anchors: the playlist's tracks and seed tracks, the most popular tracks of each
-//  seed
-//     artist and seed genre (tracks without audio features cannot anchor).
+//     seed artist and seed genre (tracks without audio features cannot anchor).
 //  2. Candidates: the recommendation index searched from the anchors by the strategy
 //     (centroid: the mean vector, minus half the negatives' mean; rrf / best: each
 //     anchor's own neighbours), restricted to tracks passing the hard filters and not
@@ -12,10 +11,12 @@
 //     requests scan every track passing the filters.
 //  3. Score = relevance - 0.5 * similarity to the nearest negative - target distance
 //     (0.1 per standard deviation of the feature, weighted mean over targets).
-//  4. Selection: best first under max_per_artist (optionally MMR); the candidate pool
-//     deepens (finally an exact scan) until k results are found or none is left.
+//  4. Selection: best first under max_per_artist (DefaultMaxPerArtist(k) when unset),
+//     optionally MMR; the candidate pool deepens (finally an exact scan) until k results
+//     are found or none is left.
 //  5. Explanations: the nearest anchor, the targets, the best-matching audio features.
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,6 +34,11 @@ enum class Strategy { kCentroid, kRrf, kBest };
 
 inline constexpr char kDefaultStrategy[] = "centroid";
 inline constexpr int kDefaultMaxPerArtist = 3;
+
+/// The artist limit when the request sets none: 3, or 4% of k for lists longer than 75
+/// (20 of 500), so that a long continuation can follow an artist the playlist is full of.
+/// Relaxed only when the catalog cannot fill k otherwise.
+inline int DefaultMaxPerArtist(int k) { return std::max(kDefaultMaxPerArtist, k / 25); }
 inline constexpr int kMaxSeeds = 5;
 inline constexpr int kMaxNegatives = 1000;
 inline constexpr int kMaxMmrK = 1000;

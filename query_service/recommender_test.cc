@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "common/testing/synthetic_catalog.h"
 #include "gtest/gtest.h"
 #include "trainer_service/snapshot_builder.h"
@@ -273,10 +274,26 @@ TEST_F(RecommenderTest, MaxPerArtistHolds) {
     EXPECT_EQ(per_artist(r), 1) << strategy;
     // 50 artists: a strict limit of 1 cannot give 60.
     EXPECT_EQ(MustAsk({12, 13}, 60, o).results.size(), 50u);
-    // The default limit gives way to fill k.
+    // The default limit grows with k: 4% of it above 75.
     o.clear_max_per_artist();
-    EXPECT_EQ(MustAsk({12, 13}, 1000, o).results.size(), 1000u);
+    r = MustAsk({12, 13}, 500, o);
+    EXPECT_EQ(r.results.size(), 500u);
+    EXPECT_LE(per_artist(r), DefaultMaxPerArtist(500)) << strategy;
+    EXPECT_GT(per_artist(r), kDefaultMaxPerArtist) << strategy;
+    // Five artists left by the filter hold 20 tracks under the default limit (4 at
+    // k = 100): it gives way to fill k.
+    v1::RecommendOptions few = o;
+    for (int a = 5; a < 50; ++a) {
+      few.mutable_filter()->add_exclude_artists(absl::StrCat("Artist ", a));
+    }
+    r = MustAsk({12, 13}, 100, few);
+    EXPECT_EQ(r.results.size(), 100u) << strategy;
+    EXPECT_GT(per_artist(r), DefaultMaxPerArtist(100)) << strategy;
   }
+  EXPECT_EQ(DefaultMaxPerArtist(10), 3);
+  EXPECT_EQ(DefaultMaxPerArtist(75), 3);
+  EXPECT_EQ(DefaultMaxPerArtist(100), 4);
+  EXPECT_EQ(DefaultMaxPerArtist(10000), 400);
   // Knobs alone order only the head of the catalog first; the limit still holds.
   v1::RecommendOptions knobs;
   v1::FeatureTarget* t = knobs.add_targets();
@@ -287,12 +304,10 @@ TEST_F(RecommenderTest, MaxPerArtistHolds) {
   EXPECT_EQ(r.results.size(), 50u);
   EXPECT_EQ(per_artist(r), 1);
   knobs.clear_max_per_artist();
-  r = MustAsk({}, 200, knobs);
-  EXPECT_EQ(r.results.size(), 200u);
-  RecommendResult head = r;
-  head.results.resize(150);  // 50 artists x 3, then the best of the rest
-  EXPECT_EQ(per_artist(head), 3);
-  for (size_t i = 1; i < 150; ++i) {
+  r = MustAsk({}, 70, knobs);
+  EXPECT_EQ(r.results.size(), 70u);
+  EXPECT_LE(per_artist(r), 3);
+  for (size_t i = 1; i < r.results.size(); ++i) {
     EXPECT_GE(r.results[i - 1].score, r.results[i].score);
   }
 }
