@@ -13,6 +13,8 @@
 #   QUERIES         ann_agreement queries and playlists (default 2000)
 #   PROTO_QUERIES   queries sent to the prototype per method (default 200)
 #   SKIP_PROTOTYPE  set to skip ann_agreement and the prototype
+#   TRAIN_TIMEOUT   seconds `cratedig train` waits (default 14400: a 10M build takes about
+#                   an hour on 2 cores, and a deadline that passes cancels the build)
 # Prints every figure docs/benchmarks.md quotes, with the machine's load average, and
 # leaves the logs, /usr/bin/time reports and JSON outputs in WORK_DIR.
 set -euo pipefail
@@ -64,7 +66,8 @@ t0=$(now)
 /usr/bin/time -v -o "$work/import.time" "$bin/cratedig" import --trainer="$trainer" \
   "${files[@]}" >"$work/import.out" 2>"$work/import.log"
 t1=$(now)
-"$bin/cratedig" train --trainer="$trainer" --json --timeout=3600 >"$work/train.json"
+"$bin/cratedig" train --trainer="$trainer" --json --timeout="${TRAIN_TIMEOUT:-14400}" \
+  >"$work/train.json"
 t2=$(now)
 version=$(sed -n 's/.*"snapshot":"\([0-9]*\)".*/\1/p' "$work/train.json")
 snapshot=$work/trainer/snapshots/$version
