@@ -13,6 +13,8 @@
 #   QUERIES         ann_agreement queries and playlists (default 2000)
 #   PROTO_QUERIES   queries sent to the prototype per method (default 200)
 #   SKIP_PROTOTYPE  set to skip ann_agreement and the prototype
+#   SKIP_IMPORT     set to train what an earlier run left in WORK_DIR/trainer (other
+#                   trainer flags on the same catalog) instead of importing CATALOG_DIR
 #   TRAIN_TIMEOUT   seconds `cratedig train` waits (default 14400: a 10M build takes about
 #                   an hour on 2 cores, and a deadline that passes cancels the build)
 # Prints every figure docs/benchmarks.md quotes, with the machine's load average, and
@@ -63,8 +65,13 @@ for f in "$catalog"/*.csv*; do
   [[ $f == "$catalog/artists.csv" ]] || files+=("$f")
 done
 t0=$(now)
-/usr/bin/time -v -o "$work/import.time" "$bin/cratedig" import --trainer="$trainer" \
-  "${files[@]}" >"$work/import.out" 2>"$work/import.log"
+if [[ -z ${SKIP_IMPORT:-} ]]; then
+  /usr/bin/time -v -o "$work/import.time" "$bin/cratedig" import --trainer="$trainer" \
+    "${files[@]}" >"$work/import.out" 2>"$work/import.log"
+else
+  echo "import skipped: WORK_DIR/trainer holds it" >"$work/import.out"
+  echo "Maximum resident set size (kbytes): 0" >"$work/import.time"
+fi
 t1=$(now)
 "$bin/cratedig" train --trainer="$trainer" --json --timeout="${TRAIN_TIMEOUT:-14400}" \
   >"$work/train.json"
