@@ -59,8 +59,8 @@ ABSL_FLAG(bool, prototype_features, false,
           "--genre_representation flags are then ignored");
 ABSL_FLAG(double, weight_audio, 1.0, "Weight of the audio feature group");
 ABSL_FLAG(double, weight_genre, 1.0, "Weight of the genre group");
-ABSL_FLAG(double, weight_recency, 0.5, "Weight of the release recency");
-ABSL_FLAG(double, weight_popularity, 0.0, "Weight of popularity (0: not a feature)");
+ABSL_FLAG(double, weight_recency, 2.0, "Weight of the release recency");
+ABSL_FLAG(double, weight_popularity, 1.0, "Weight of popularity (0: not a feature)");
 ABSL_FLAG(std::string, genre_representation, "weighted_onehot",
           "How genres enter the vectors: onehot (the prototype's), weighted_onehot (the "
           "genre block of every track scaled to length 1) or embedding (a low-rank "
