@@ -39,6 +39,7 @@ inline constexpr int kDefaultMaxPerArtist = 3;
 /// (20 of 500), so that a long continuation can follow an artist the playlist is full of.
 /// Relaxed only when the catalog cannot fill k otherwise.
 inline int DefaultMaxPerArtist(int k) { return std::max(kDefaultMaxPerArtist, k / 25); }
+
 inline constexpr int kMaxSeeds = 5;
 inline constexpr int kMaxNegatives = 1000;
 inline constexpr int kMaxMmrK = 1000;
