@@ -405,19 +405,25 @@ void BM_BlockScan(benchmark::State& state) {
     cratedig::NormalizeInPlace(&q);
   }
   size_t at = 0;
-  double read_blocks = 0, read_vectors = 0;
+  double read_blocks = 0, read_vectors = 0, groups = 0, bounded = 0;
   for (auto _ : state) {
     cratedig::BlockScan::Stats stats;
     benchmark::DoNotOptimize(
         blocks.Search(queries[at++ % queries.size()].data(), 20, nullptr, &stats));
     read_blocks += static_cast<double>(stats.blocks);
     read_vectors += static_cast<double>(stats.vectors);
+    groups += static_cast<double>(stats.groups);
+    bounded += static_cast<double>(stats.bounded);
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["blocks"] =
       benchmark::Counter(read_blocks, benchmark::Counter::kAvgIterations);
   state.counters["vectors"] =
       benchmark::Counter(read_vectors, benchmark::Counter::kAvgIterations);
+  state.counters["groups"] =
+      benchmark::Counter(groups, benchmark::Counter::kAvgIterations);
+  state.counters["bounded"] =
+      benchmark::Counter(bounded, benchmark::Counter::kAvgIterations);
   state.counters["tracks"] = static_cast<double>(snapshot->audio_index().size());
 }
 BENCHMARK(BM_BlockScan)->Unit(benchmark::kMicrosecond);

@@ -240,6 +240,16 @@ uint32_t BlockScan::Grow(std::vector<uint32_t>* order, size_t begin, size_t end)
   }
   const auto node = static_cast<uint32_t>(node_radius_.size());
   for (double v : centre) node_centre_.push_back(static_cast<float>(v));
+  const size_t at = node_box_.size();
+  node_box_.insert(node_box_.end(), box_.begin() + 2 * nd * (*order)[begin],
+                   box_.begin() + 2 * nd * ((*order)[begin] + 1));
+  for (size_t i = begin + 1; i < end; ++i) {
+    const float* box = box_.data() + 2 * nd * (*order)[i];
+    for (size_t c = 0; c < nd; ++c) {
+      node_box_[at + c] = std::min(node_box_[at + c], box[c]);
+      node_box_[at + nd + c] = std::max(node_box_[at + nd + c], box[nd + c]);
+    }
+  }
   node_radius_.push_back(static_cast<float>(radius * (1 + 1e-6)) + 1e-6f);  // rounded up
   node_children_.emplace_back();
   const size_t middle = HalveAlongPrincipalAxis(centre_of, nd, centre, order, begin, end);
@@ -259,6 +269,7 @@ void BlockScan::Append(BlockScan&& other) {
   join(&block_group_, other.block_group_);
   join(&centre_, other.centre_);
   join(&radius_, other.radius_);
+  join(&box_, other.box_);
   join(&sparse_norm_, other.sparse_norm_);
   join(&dense_length_, other.dense_length_);
   join(&ids_, other.ids_);
@@ -286,8 +297,18 @@ void BlockScan::Split(const Rows& m, std::vector<uint32_t>* order, size_t begin,
       labels_.push_back(index_->StoredLabel(m.id[member]));
       sparse_length_.push_back(static_cast<float>(m.sparse_length[member]));
     }
+    const size_t box = box_.size();
+    box_.resize(box + 2 * nd);
     for (size_t c = 0; c < nd; ++c) {  // column by column (see rows_)
-      for (size_t i = begin; i < end; ++i) rows_.push_back(dense((*order)[i])[c]);
+      float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+      for (size_t i = begin; i < end; ++i) {
+        const float x = dense((*order)[i])[c];
+        rows_.push_back(x);
+        lo = std::min(lo, x);
+        hi = std::max(hi, x);
+      }
+      box_[box + c] = lo;
+      box_[box + nd + c] = hi;
     }
     block_group_.push_back(group);
     begin_.push_back(static_cast<uint32_t>(ids_.size()));
@@ -367,20 +388,28 @@ std::vector<Neighbor> BlockScan::Search(const float* query, size_t k,
   auto coarse = [&](uint32_t b, float term) {  // term: sparse_term of b's group
     return term * sparse_norm_[b] + dense_norm * dense_length_[b] * (1 + 1e-5f);
   };
+  // The dense term of a ball (centre, radius) or a box (lo and hi per column): the
+  // smaller of the two.
+  auto dense_term = [&](const float* centre, float radius, const float* box) {
+    float dot = 0, corner = 0, size = 0;
+    for (size_t c = 0; c < nd; ++c) {
+      dot += dense[c] * centre[c];
+      const float most = std::max(dense[c] * box[c], dense[c] * box[nd + c]);
+      corner += most;
+      size += std::fabs(most);
+    }
+    return std::min(dot + dense_norm * radius * (1 + 1e-5f), corner + size * 1e-5f);
+  };
   auto tight = [&](uint32_t b, float coarse_bound) {
-    const float* centre = centre_.data() + size_t{b} * nd;
-    float dot = 0;
-    for (size_t c = 0; c < nd; ++c) dot += dense[c] * centre[c];
-    return std::min(coarse_bound, sparse_term(block_group_[b]) * sparse_norm_[b] + dot +
-                                      dense_norm * radius_[b] * (1 + 1e-5f));
+    return std::min(coarse_bound, sparse_term(block_group_[b]) * sparse_norm_[b] +
+                                      dense_term(centre_.data() + size_t{b} * nd,
+                                                 radius_[b], box_.data() + 2 * nd * b));
   };
   // A tree node's bound for the untouched blocks under it.
   auto node_bound = [&](uint32_t node) {
-    const float* centre = node_centre_.data() + size_t{node} * nd;
-    float dot = 0;
-    for (size_t c = 0; c < nd; ++c) dot += dense[c] * centre[c];
-    return kFloor * max_sparse_norm_ + dot +
-           dense_norm * node_radius_[node] * (1 + 1e-5f);
+    return kFloor * max_sparse_norm_ + dense_term(node_centre_.data() + size_t{node} * nd,
+                                                  node_radius_[node],
+                                                  node_box_.data() + 2 * nd * node);
   };
   // `best` holds the k nearest by the compact rows' distance (the index's own, give or
   // take kRounding); `close` every vector read that was within 2 * kRounding of the k-th
@@ -445,6 +474,7 @@ std::vector<Neighbor> BlockScan::Search(const float* query, size_t k,
   };
   std::vector<Entry> touched_blocks;  // (coarse bound, block)
   touched_blocks.reserve(touched_groups.size() + touched_groups.size() / 4);
+  seen.groups = touched_groups.size();
   for (uint32_t g : touched_groups) {
     const float term = sparse_term(g);
     for (uint32_t b = group_blocks_[g]; b < group_blocks_[g + 1]; ++b) {
@@ -487,6 +517,7 @@ std::vector<Neighbor> BlockScan::Search(const float* query, size_t k,
       }
     }
   };
+  seen.bounded = touched_blocks.size();
   drain();
   if (!settled(outside)) {
     // The blocks the coarse bound keeps, then their tight bounds: the centres they read

@@ -11,7 +11,8 @@
 // bounds the inner product of a query q with any vector x it holds by
 //   sparse part: max |x_s| * max(0, q_s . u) when every vector of the group has the same
 //                sparse direction u (true of one-hot genres), else |q_s| * max |x_s|;
-//   dense part:  q_d . centre + |q_d| * radius.
+//   dense part:  q_d . centre + |q_d| * radius, or the sum over dense columns of
+//                max(q_c * lo_c, q_c * hi_c) over the block's box if smaller.
 // Search reads the blocks best bound first and stops once no bound can beat the k-th
 // distance found, so it returns what an exhaustive scan returns.
 
@@ -39,6 +40,8 @@ class BlockScan {
   struct Stats {
     size_t blocks = 0;   // blocks read
     size_t vectors = 0;  // vectors whose distance was computed (filtered or not)
+    size_t groups = 0;   // groups sharing a sparse column with the query
+    size_t bounded = 0;  // blocks of those groups, each bounded
   };
   /// The exact k nearest vectors the filter accepts: distance 1 - dot as the index
   /// computes it, nearest first, ties by label (AnnIndex::ScanExact's answer). The
@@ -81,6 +84,7 @@ class BlockScan {
   std::vector<uint32_t> begin_{0};
   std::vector<float> centre_;
   std::vector<float> radius_;
+  std::vector<float> box_;  // per block: the dense columns' least values, then largest
   std::vector<float> sparse_norm_;
   std::vector<float> dense_length_;  // largest |x_d|
   // Per group, its blocks group_blocks_[g], ..., group_blocks_[g + 1] - 1; the largest
@@ -94,6 +98,7 @@ class BlockScan {
   static constexpr uint32_t kNone = ~uint32_t{0};
   std::vector<float> node_centre_;
   std::vector<float> node_radius_;
+  std::vector<float> node_box_;  // as box_, the union of the blocks' boxes below
   std::vector<std::array<uint32_t, 2>> node_children_;
   uint32_t root_ = kNone;
   // Per vector, in block order: internal id, label, dense part and sparse length. A
