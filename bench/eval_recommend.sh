@@ -66,7 +66,7 @@ default_configs=(
   "prototype features|--prototype_features --cooccurrence_blend=0|centroid|0"
   "weighted one-hot, content only|--genre_representation=weighted_onehot --cooccurrence_blend=0|centroid,rrf|"
   "co-occurrence 0.8, unit fallback (earlier design)|--genre_representation=weighted_onehot --cooccurrence_blend=0.8 --cooccurrence_unit_fallback|centroid,rrf|"
-  "co-occurrence 0.5|--genre_representation=weighted_onehot --cooccurrence_blend=0.5|centroid,rrf,best|"
+  "co-occurrence 0.5|--genre_representation=weighted_onehot --cooccurrence_blend=0.5|blend,centroid,rrf,best|"
   "co-occurrence 0.8|--genre_representation=weighted_onehot --cooccurrence_blend=0.8|centroid,rrf,best|"
   "trainer and server defaults|||"
 )

@@ -337,7 +337,7 @@ void BM_QueryRecommend(benchmark::State& state) {
     for (int i = 1 + static_cast<int>(rng() % 10); i > 0; --i) {
       playlist.push_back(static_cast<int64_t>(rng() % snapshot->size()));
     }
-    // Default options: strategy centroid, at most 3 results per artist.
+    // Default options: strategy blend, at most 3 results per artist.
     auto query = cratedig::query::MakeRecommendQuery(*snapshot, std::move(playlist), 10,
                                                      cratedig::v1::RecommendOptions());
     if (query.ok())
@@ -409,7 +409,8 @@ void BM_BlockScan(benchmark::State& state) {
   for (auto _ : state) {
     cratedig::BlockScan::Stats stats;
     benchmark::DoNotOptimize(
-        blocks.Search(queries[at++ % queries.size()].data(), 20, nullptr, &stats));
+        blocks.Search(queries[at++ % queries.size()].data(),
+                      static_cast<size_t>(state.range(0)), nullptr, &stats));
     read_blocks += static_cast<double>(stats.blocks);
     read_vectors += static_cast<double>(stats.vectors);
     groups += static_cast<double>(stats.groups);
@@ -426,7 +427,35 @@ void BM_BlockScan(benchmark::State& state) {
       benchmark::Counter(bounded, benchmark::Counter::kAvgIterations);
   state.counters["tracks"] = static_cast<double>(snapshot->audio_index().size());
 }
-BENCHMARK(BM_BlockScan)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BlockScan)->Arg(20)->Arg(100)->Unit(benchmark::kMicrosecond);
+
+// Recommend, k = 10, over the same snapshot as BM_BlockScan (exact: the blocks waited
+// for), playlists of 1..10 random recommendable tracks, by strategy: the whole request
+// but gRPC.
+void BM_RecommendStrategy(benchmark::State& state) {
+  const cratedig::query::Snapshot& snapshot = BlockScanSnapshot();
+  const char* strategy = state.range(0) == 0 ? "blend" : "centroid";
+  state.SetLabel(strategy);
+  std::vector<int64_t> recommendable;
+  for (int64_t p = 0; p < snapshot.size(); ++p) {
+    if (snapshot.recommendable(p)) recommendable.push_back(p);
+  }
+  cratedig::v1::RecommendOptions options;
+  options.set_strategy(strategy);
+  options.set_exact(true);
+  std::mt19937_64 rng(3);
+  for (auto _ : state) {
+    std::vector<int64_t> playlist;
+    for (int i = 1 + static_cast<int>(rng() % 10); i > 0; --i) {
+      playlist.push_back(recommendable[rng() % recommendable.size()]);
+    }
+    auto query =
+        cratedig::query::MakeRecommendQuery(snapshot, std::move(playlist), 10, options);
+    if (query.ok()) benchmark::DoNotOptimize(cratedig::query::Recommend(snapshot, *query));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RecommendStrategy)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

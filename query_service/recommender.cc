@@ -27,6 +27,15 @@ constexpr int kGenreSeedTracks = 10;
 // Per-track strategies search from at most this many anchors (evenly spaced).
 constexpr size_t kMaxFusedAnchors = 100;
 constexpr int kRrfConstant = 60;
+// blend: relevance = kBlendMean x similarity to the mean + (1 - kBlendMean) x similarity
+// to the nearest anchor + kArtistAffinity x the share of anchors by the candidate's
+// artist; over at least kBlendPool candidates nearest the mean and the kArtistCandidates
+// most popular tracks of each anchor's artists
+// (docs/recommend-quality.md, "The blend strategy").
+constexpr float kBlendMean = 0.5f;
+constexpr float kArtistAffinity = 0.4f;
+constexpr int kBlendPool = 20;
+constexpr int kArtistCandidates = 10;
 constexpr int kMinPerAnchor = 50;
 // Anchors the graph search of their mean also starts from (spread over the playlist).
 constexpr size_t kMaxSearchSeeds = 32;
@@ -112,6 +121,8 @@ class Run {
   std::vector<Vec> anchor_vectors_;
   std::vector<Vec> negative_vectors_;
   Vec centroid_;  // unit; empty without anchors
+  // Candidates the last Pool found by searching (blend adds others).
+  size_t searched_ = 0;
 };
 
 void Run::AddAnchor(int64_t position) {
@@ -200,6 +211,7 @@ absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
     for (int64_t p = 0; p < s_.size(); ++p) {
       if (s_.recommendable(p) && Allowed(p)) pool.emplace_back(p, 0.0f, 0.0f);
     }
+    searched_ = pool.size();
     return pool;
   }
   if (q_.strategy == Strategy::kCentroid) {
@@ -209,6 +221,58 @@ absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
       const float d = std::max(0.0f, n.distance);
       pool.emplace_back(n.label, 1.0f - d, d);
     }
+    searched_ = pool.size();
+    return pool;
+  }
+  if (q_.strategy == Strategy::kBlend) {
+    auto found = Nearest(centroid_, std::max(depth, kBlendPool), anchors_);
+    if (!found.ok()) return found.status();
+    const std::vector<size_t> used = Spread(anchors_.size(), kMaxFusedAnchors);
+    absl::flat_hash_map<int32_t, int> by_artist;  // anchors per artist
+    for (int64_t a : anchors_) {
+      for (int32_t artist : columns_.artists(a)) ++by_artist[artist];
+    }
+    // The mean's nearest, then the anchors' artists' most popular tracks; similarities
+    // read from the index's stored (unit) vectors.
+    const AnnIndex& index = s_.audio_index();
+    auto similarity = [&index](int64_t label, const Vec& to) -> std::optional<float> {
+      absl::StatusOr<float> d = index.Distance(label, to.data());
+      if (!d.ok()) return std::nullopt;
+      return 1.0f - *d;
+    };
+    absl::flat_hash_set<int64_t> in;
+    for (const Neighbor& n : *found) {
+      in.insert(n.label);
+      pool.emplace_back(n.label, 1.0f - std::max(0.0f, n.distance), 0.0f);
+    }
+    for (const auto& [artist, count] : by_artist) {
+      int taken = 0;
+      for (int64_t p : columns_.tracks_of_artist(artist)) {
+        if (taken == kArtistCandidates) break;
+        if (!s_.recommendable(p) || !Allowed(p) || in.contains(p)) continue;
+        const std::optional<float> to_mean = similarity(p, centroid_);
+        if (!to_mean) continue;
+        ++taken;
+        in.insert(p);
+        pool.emplace_back(p, std::min(1.0f, *to_mean), 0.0f);
+      }
+    }
+    const float per_anchor = 1.0f / static_cast<float>(anchors_.size());
+    for (Candidate& c : pool) {  // relevance: the similarity to the mean so far
+      float nearest = -1;
+      for (size_t a : used) {
+        nearest = std::max(nearest, similarity(c.label, anchor_vectors_[a]).value_or(-1));
+      }
+      int shared = 0;
+      for (int32_t artist : columns_.artists(c.label)) {
+        if (auto it = by_artist.find(artist); it != by_artist.end())
+          shared = std::max(shared, it->second);
+      }
+      c.distance = std::max(0.0f, 1.0f - nearest);
+      c.relevance = kBlendMean * c.relevance + (1 - kBlendMean) * nearest +
+                    kArtistAffinity * per_anchor * static_cast<float>(shared);
+    }
+    searched_ = found->size();
     return pool;
   }
   // rrf / best: each anchor's own neighbours, fused.
@@ -255,6 +319,7 @@ absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
       pool.push_back(std::move(c));
     }
   }
+  searched_ = pool.size();
   return pool;
 }
 
@@ -492,7 +557,7 @@ absl::StatusOr<RecommendResult> Run::Answer() {
       chosen = Select(pool, sorted, limit, &overflow);
     }
     const bool exhausted = centroid_.empty() ||  // knobs alone: the pool held every track
-                           static_cast<int64_t>(pool.size()) < depth || depth >= indexed;
+                           static_cast<int64_t>(searched_) < depth || depth >= indexed;
     if (static_cast<int>(chosen.size()) >= q_.k || exhausted) break;
     depth = std::min(depth * 4, indexed);
   }
@@ -519,6 +584,8 @@ const char* StrategyName(Strategy strategy) {
       return "rrf";
     case Strategy::kBest:
       return "best";
+    case Strategy::kBlend:
+      return "blend";
     case Strategy::kCentroid:
       break;
   }
@@ -542,10 +609,12 @@ absl::StatusOr<RecommendQuery> MakeRecommendQuery(const Snapshot& snapshot,
     q.strategy = Strategy::kRrf;
   } else if (strategy == "best") {
     q.strategy = Strategy::kBest;
+  } else if (strategy == "blend") {
+    q.strategy = Strategy::kBlend;
   } else {
     return Invalid(f, ".strategy '",
                    absl::StrCat(options.strategy().substr(0, 64),
-                                "' is not one of centroid, rrf, best"));
+                                "' is not one of blend, centroid, rrf, best"));
   }
   if (options.negative_track_ids_size() > kMaxNegatives) {
     return Invalid(f, ".negative_track_ids",

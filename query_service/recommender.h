@@ -5,12 +5,14 @@
 //  1. Anchors: the playlist's tracks and seed tracks, the most popular tracks of each
 //     seed artist and seed genre (tracks without audio features cannot anchor).
 //  2. Candidates: the recommendation index searched from the anchors by the strategy
-//     (centroid: the mean vector, minus half the negatives' mean; rrf / best: each
-//     anchor's own neighbours), restricted to tracks passing the hard filters and not
-//     excluded (the playlist, seed tracks, negatives and their duplicates); knobs-only
-//     requests scan every track passing the filters.
+//     (centroid and blend: the mean vector, minus half the negatives' mean; rrf / best:
+//     each anchor's own neighbours), restricted to tracks passing the hard filters and
+//     not excluded (the playlist, seed tracks, negatives and their duplicates);
+//     knobs-only requests scan every track passing the filters.
 //  3. Score = relevance - 0.5 * similarity to the nearest negative - target distance
-//     (0.1 per standard deviation of the feature, weighted mean over targets).
+//     (0.1 per standard deviation of the feature, weighted mean over targets). blend's
+//     relevance: half the similarity to the mean, half that to the nearest anchor, plus
+//     0.4 x the share of the anchors by the candidate's artist.
 //  4. Selection: best first under max_per_artist (DefaultMaxPerArtist(k) when unset),
 //     optionally MMR; the candidate pool deepens (finally an exact scan) until k results
 //     are found or none is left.
@@ -30,9 +32,9 @@
 
 namespace cratedig::query {
 
-enum class Strategy { kCentroid, kRrf, kBest };
+enum class Strategy { kCentroid, kRrf, kBest, kBlend };
 
-inline constexpr char kDefaultStrategy[] = "centroid";
+inline constexpr char kDefaultStrategy[] = "blend";
 inline constexpr int kDefaultMaxPerArtist = 3;
 
 /// The artist limit when the request sets none: 3, or 4% of k for lists longer than 75
@@ -44,7 +46,7 @@ inline constexpr int kMaxSeeds = 5;
 inline constexpr int kMaxNegatives = 1000;
 inline constexpr int kMaxMmrK = 1000;
 
-/// Name of a strategy ("centroid", "rrf", "best").
+/// Name of a strategy ("blend", "centroid", "rrf", "best").
 const char* StrategyName(Strategy strategy);
 
 /// A target_X: aim `feature` (index into TrackFeatures()) at `value`.
@@ -57,7 +59,7 @@ struct Target {
 /// A validated request, positions resolved against one snapshot.
 struct RecommendQuery {
   int k = 10;
-  Strategy strategy = Strategy::kCentroid;
+  Strategy strategy = Strategy::kBlend;
   /// Playlist and seed-track positions: anchors, excluded from the results.
   std::vector<int64_t> playlist;
   std::vector<int64_t> negatives;
@@ -93,7 +95,7 @@ struct RecommendResult {
   std::vector<Recommendation> results;
   /// Recommendable tracks passing the hard filters, excluded tracks left out.
   int64_t matched = 0;
-  Strategy strategy = Strategy::kCentroid;
+  Strategy strategy = Strategy::kBlend;
 };
 
 /// Answer `query`. FailedPrecondition when no playlist or seed track has audio features

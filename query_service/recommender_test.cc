@@ -111,7 +111,7 @@ TEST_F(RecommenderTest, EveryKnobHoldsAndMatchedAgreesWithBruteForce) {
       hi = (values[values.size() * 2 / 3] + values[values.size() * 2 / 3 + 1]) / 2;
     }
     const int fi = *FindTrackFeature(name);
-    for (auto strategy : {"centroid", "rrf"}) {
+    for (auto strategy : {"blend", "centroid", "rrf"}) {
       v1::RecommendOptions o = Range(name, lo, hi);
       o.set_strategy(strategy);
       o.set_max_per_artist(0);
@@ -145,7 +145,7 @@ TEST_F(RecommenderTest, TightFiltersStillFillKWithTheExactlyFilteredTracks) {
   });
   ASSERT_GT(want.size(), 5u);
   ASSERT_LT(want.size(), 100u);
-  for (auto strategy : {"centroid", "rrf", "best"}) {
+  for (auto strategy : {"blend", "centroid", "rrf", "best"}) {
     o.set_strategy(strategy);
     RecommendResult r = MustAsk(playlist, 5, o);
     EXPECT_EQ(r.results.size(), 5u) << strategy;
@@ -211,7 +211,7 @@ TEST_F(RecommenderTest, NeverThePlaylistItsDuplicatesOrTheNegatives) {
   v1::RecommendOptions o;
   o.set_max_per_artist(0);
   o.add_negative_track_ids(snapshot().track(50).id());
-  for (auto strategy : {"centroid", "rrf", "best"}) {
+  for (auto strategy : {"blend", "centroid", "rrf", "best"}) {
     o.set_strategy(strategy);
     RecommendResult r = MustAsk({0, 30}, 10000, o);
     for (const Recommendation& x : r.results) {
@@ -242,7 +242,7 @@ TEST_F(RecommenderTest, NegativesPushTheResultsAway) {
     }
     return sum / r.results.size();
   };
-  for (auto strategy : {"centroid", "rrf", "best"}) {
+  for (auto strategy : {"blend", "centroid", "rrf", "best"}) {
     o.set_strategy(strategy);
     o.clear_negative_track_ids();
     const double before = similarity(MustAsk(playlist, 20, o));
@@ -262,7 +262,7 @@ TEST_F(RecommenderTest, MaxPerArtistHolds) {
     return most;
   };
   v1::RecommendOptions o;
-  for (auto strategy : {"centroid", "rrf", "best"}) {
+  for (auto strategy : {"blend", "centroid", "rrf", "best"}) {
     o.set_strategy(strategy);
     o.clear_max_per_artist();
     RecommendResult r = MustAsk({12, 13}, 40, o);

@@ -40,7 +40,7 @@ constexpr Subcommand kSubcommands[] = {
      1, kUnlimited, RunSearch},
     {"recommend",
      "cratedig recommend [--server=ADDR] [--k=N] [--json] "
-     "[--strategy=centroid|rrf|best]\n"
+     "[--strategy=blend|centroid|rrf|best]\n"
      "      [--negative=ID]... [--seed_track=ID]... [--seed_artist=ID|NAME]...\n"
      "      [--seed_genre=G]... [--genre=G]... [--year_min=Y] [--year_max=Y]\n"
      "      [--explicit=true|false] [--exclude_artist=ID|NAME]... [--max_per_artist=N]\n"

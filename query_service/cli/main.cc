@@ -31,7 +31,7 @@ ABSL_FLAG(std::optional<double>, timeout, std::nullopt,
           "Deadline per RPC in seconds (default 30; import, train and rollback 1800).");
 // recommend (docs/recommend.md). Flags marked repeatable may be given several times.
 ABSL_FLAG(std::string, strategy, "",
-          "recommend: centroid, rrf or best (default: the daemon's).");
+          "recommend: blend, centroid, rrf or best (default: the daemon's).");
 ABSL_FLAG(std::string, negative, "",
           "recommend: a track to steer away from (repeatable).");
 ABSL_FLAG(std::string, seed_track, "",

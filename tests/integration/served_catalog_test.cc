@@ -139,11 +139,14 @@ class ServedCatalogTest : public ::testing::Test {
     return CallWithDeadline(
         [&](auto* ctx) { return queries().Search(ctx, request, response); });
   }
+  // Recommend with `strategy` (empty: the server's default).
   grpc::Status Recommend(const std::vector<std::string>& ids, int k,
-                         v1::RecommendResponse* response) {
+                         v1::RecommendResponse* response,
+                         const std::string& strategy = "") {
     v1::RecommendRequest request;
     for (const std::string& id : ids) request.add_track_ids(id);
     request.set_k(k);
+    request.mutable_options()->set_strategy(strategy);
     return CallWithDeadline(
         [&](auto* ctx) { return queries().Recommend(ctx, request, response); });
   }
@@ -425,7 +428,8 @@ TEST_F(ServedCatalogTest, RecommendMatchesBruteForce) {
       excluded.insert(snapshot().representative(p));
     }
     v1::RecommendResponse response;
-    grpc::Status status = Recommend(ids, k, &response);
+    // The prototype's strategy, which BruteForce ranks.
+    grpc::Status status = Recommend(ids, k, &response, "centroid");
     ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
     EXPECT_EQ(response.snapshot_version(), snapshot().version());
     absl::StatusOr<std::vector<Neighbor>> exact = brute().RankForRecommend(playlist);
@@ -435,6 +439,133 @@ TEST_F(ServedCatalogTest, RecommendMatchesBruteForce) {
       EXPECT_FALSE(excluded.contains(snapshot().representative(r.position())))
           << r.track().id() << " is (a duplicate of) a playlist track";
       EXPECT_TRUE(snapshot().recommendable(r.position())) << r.track().id();
+    }
+  }
+}
+
+// The default strategy, blend, by its definition: the max(k, 20) tracks nearest the
+// playlist's mean and the 10 most popular tracks of each playlist track's artists, ranked
+// by half the similarity to the mean, half the similarity to the nearest playlist track,
+// plus 0.4 x the share of the playlist's tracks by the candidate's artist (no artist
+// limit here, so that nothing else reorders them).
+TEST_F(ServedCatalogTest, BlendRanksByItsDefinition) {
+  // An artist's identity: its Spotify id, or its name when the source had none.
+  auto key = [](const v1::ArtistRef& a) {
+    return a.id().empty() ? "name:" + absl::AsciiStrToLower(a.name()) : a.id();
+  };
+  std::vector<int64_t> all;
+  absl::flat_hash_map<std::string, std::vector<int64_t>> by_artist;
+  for (int64_t p = 0; p < snapshot().size(); ++p) {
+    const v1::Track& t = snapshot().track(p);
+    if (!brute().HasCompleteAudio(t) || !snapshot().recommendable(p)) continue;
+    all.push_back(p);
+    if (t.artists_size() > 0) by_artist[key(t.artists(0))].push_back(p);
+  }
+  std::mt19937 random(20261127);
+  std::vector<std::pair<std::vector<int64_t>, int>> cases;
+  for (const auto& [size, k] :
+       std::vector<std::pair<int, int>>{{1, 10}, {3, 5}, {6, 20}}) {
+    std::vector<int64_t> playlist;
+    std::sample(all.begin(), all.end(), std::back_inserter(playlist), size, random);
+    cases.push_back({playlist, k});
+  }
+  // Two tracks of an artist with more in the catalog, and one other track: the artist's
+  // other tracks get the affinity.
+  const std::vector<int64_t>* prolific = nullptr;
+  for (const auto& [artist, tracks] : by_artist) {
+    if (tracks.size() >= 3 && (prolific == nullptr || tracks.size() > prolific->size()))
+      prolific = &tracks;
+  }
+  ASSERT_NE(prolific, nullptr);
+  cases.push_back({{(*prolific)[0], (*prolific)[1], all[all.size() / 2]}, 10});
+
+  for (const auto& [playlist, k] : cases) {
+    SCOPED_TRACE(absl::StrCat("playlist {", absl::StrJoin(playlist, ","), "} k=", k));
+    v1::RecommendRequest request;
+    for (int64_t p : playlist) request.add_track_ids(snapshot().track(p).id());
+    request.set_k(k);
+    request.mutable_options()->set_max_per_artist(0);  // strategy unset: the default
+    v1::RecommendResponse response;
+    grpc::Status status = CallWithDeadline(
+        [&](auto* ctx) { return queries().Recommend(ctx, request, &response); });
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.strategy(), "blend");
+
+    absl::StatusOr<std::vector<Neighbor>> nearest = brute().RankForRecommend(playlist);
+    ASSERT_TRUE(nearest.ok()) << nearest.status();
+    std::vector<std::vector<float>> anchors;
+    absl::flat_hash_map<std::string, int> anchor_artists;
+    for (int64_t p : playlist) {
+      anchors.push_back(Normalized(brute().FeatureRow(snapshot().track(p))));
+      for (const v1::ArtistRef& a : snapshot().track(p).artists())
+        ++anchor_artists[key(a)];
+    }
+    // The candidates: the mean's nearest, then each artist's most popular (ties by
+    // position) eligible tracks.
+    absl::flat_hash_map<int64_t, float> distance;  // to the mean, of every eligible track
+    for (const Neighbor& n : *nearest) distance[n.label] = n.distance;
+    std::vector<int64_t> pool;
+    absl::flat_hash_set<int64_t> in;
+    for (size_t i = 0; i < nearest->size() && i < std::max<size_t>(k, 20); ++i) {
+      pool.push_back((*nearest)[i].label);
+      in.insert(pool.back());
+    }
+    for (const auto& [artist, count] : anchor_artists) {
+      std::vector<int64_t> tracks;
+      for (int64_t p = 0; p < snapshot().size(); ++p) {
+        if (!distance.contains(p) || in.contains(p)) continue;
+        for (const v1::ArtistRef& a : snapshot().track(p).artists()) {
+          if (key(a) == artist) {
+            tracks.push_back(p);
+            break;
+          }
+        }
+      }
+      auto popularity = [&](int64_t p) {
+        const v1::Track& t = snapshot().track(p);
+        return t.has_popularity() ? t.popularity() : -1;
+      };
+      std::stable_sort(tracks.begin(), tracks.end(), [&](int64_t a, int64_t b) {
+        return popularity(a) > popularity(b);
+      });
+      for (size_t i = 0; i < tracks.size() && i < 10; ++i) {
+        pool.push_back(tracks[i]);
+        in.insert(tracks[i]);
+      }
+    }
+    absl::flat_hash_map<int64_t, float> want;  // position -> relevance
+    std::vector<float> ranked;
+    for (int64_t p : pool) {
+      const std::vector<float> v = Normalized(brute().FeatureRow(snapshot().track(p)));
+      float closest = -1;
+      for (const std::vector<float>& a : anchors) {
+        float dot = 0;
+        for (size_t d = 0; d < v.size(); ++d) dot += v[d] * a[d];
+        closest = std::max(closest, dot);
+      }
+      int shared = 0;
+      for (const v1::ArtistRef& a : snapshot().track(p).artists()) {
+        if (auto it = anchor_artists.find(key(a)); it != anchor_artists.end())
+          shared = std::max(shared, it->second);
+      }
+      const float relevance = 0.5f * (1 - std::max(0.0f, distance[p])) + 0.5f * closest +
+                              0.4f * static_cast<float>(shared) / playlist.size();
+      want[p] = relevance;
+      ranked.push_back(relevance);
+    }
+    std::sort(ranked.rbegin(), ranked.rend());
+    ASSERT_EQ(response.results_size(), k);
+    for (int i = 0; i < k; ++i) {
+      const v1::ScoredTrack& r = response.results(i);
+      ASSERT_TRUE(want.contains(r.position()))
+          << "rank " << i << ": " << r.track().id() << " is not a candidate";
+      EXPECT_NEAR(r.score(), want[r.position()], 1e-4) << "rank " << i;
+      EXPECT_NEAR(r.score(), ranked[i], 1e-4) << "rank " << i;
+    }
+    if (playlist.size() == 3 && playlist[0] == (*prolific)[0]) {
+      EXPECT_EQ(key(response.results(0).track().artists(0)),
+                key(snapshot().track(playlist[0]).artists(0)))
+          << "two of three playlist tracks are by this artist";
     }
   }
 }
@@ -479,6 +610,7 @@ TEST_F(ServedCatalogTest, PredictCombinesSearchAndRecommend) {
   request.add_playlist_positions(positions[1]);
   request.add_playlist_track_ids(kLithium);
   request.set_search_neighbors(7);  // recommender_neighbors 0: the default, 10
+  request.mutable_recommender_options()->set_strategy("centroid");
   v1::PredictResponse response;
   grpc::Status status = Predict(request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -495,7 +627,7 @@ TEST_F(ServedCatalogTest, PredictCombinesSearchAndRecommend) {
   v1::RecommendResponse recommended;
   ASSERT_TRUE(Recommend({snapshot().track(positions[0]).id(),
                          snapshot().track(positions[1]).id(), kLithium},
-                        10, &recommended)
+                        10, &recommended, "centroid")
                   .ok());
   EXPECT_EQ(Ids(response.recommender_results()), Ids(recommended.results()));
 
