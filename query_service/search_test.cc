@@ -221,7 +221,7 @@ TEST(WordVectorSearchTest, MeaningFromAVectorsFile) {
     EXPECT_EQ(manifest->word_vectors().source(), "file:vectors.vec");
     auto snapshot = Snapshot::Load(root + "/snapshots/" + version);
     ASSERT_TRUE(snapshot.ok()) << snapshot.status();
-    EXPECT_EQ((*snapshot)->embedder().dim(), blend == 1.0 ? 3 : 256 + 3);
+    EXPECT_EQ((*snapshot)->embedder().dim(), blend == 1.0 ? 3 : 128 + 3);
     auto results = Search(**snapshot, "dollars", 5);
     ASSERT_TRUE(results.ok()) << results.status();
     ASSERT_EQ(results->size(), 5u);

@@ -26,7 +26,7 @@ ABSL_FLAG(std::string, text_vectors, "hashed",
           "What Search's name vectors are made of: hashed (words and trigrams), fasttext "
           "(word vectors learned from the catalog's titles and album names) or file "
           "(word vectors read from --word_vectors_file)");
-ABSL_FLAG(int, text_dim, 256, "Width of the hashed track-name vectors");
+ABSL_FLAG(int, text_dim, 128, "Width of the hashed track-name vectors");
 ABSL_FLAG(
     std::string, word_vectors_file, "",
     "--text_vectors=file: a fastText model (.bin), fastText .vec or GloVe .txt word "
@@ -48,7 +48,7 @@ ABSL_FLAG(
 ABSL_FLAG(double, min_genre_share, 0.01,
           "Genres held by a smaller share of tracks are left out of the feature vectors");
 ABSL_FLAG(int, hnsw_m, 16, "hnswlib graph degree M of both indexes");
-ABSL_FLAG(int, ef_construction, 200, "hnswlib construction breadth of both indexes");
+ABSL_FLAG(int, ef_construction, 64, "hnswlib construction breadth of both indexes");
 ABSL_FLAG(int, ef_search, 256, "Search breadth the query daemons use (at least k)");
 ABSL_FLAG(int64_t, recommend_exhaustive_below, 100000,
           "Recommendation indexes with at most this many tracks are searched exactly");

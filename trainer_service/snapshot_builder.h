@@ -34,7 +34,7 @@ enum class TextVectors {
 struct BuildOptions {
   TextVectors text_vectors = TextVectors::kHashed;
   /// Width of the hashed track-name vectors.
-  int text_dim = 256;
+  int text_dim = 128;
   /// kFastText: how the vectors are learned.
   WordVectorOptions word_vectors;
   /// kFile: a fastText model (.bin), fastText .vec or GloVe .txt file, and how many of
@@ -68,7 +68,7 @@ struct BuildOptions {
   bool cooccurrence_unit_fallback = false;
   /// hnswlib graph degree and construction breadth.
   int m = 16;
-  int ef_construction = 200;
+  int ef_construction = 64;
   /// Search breadth stored in the manifest for query time.
   int ef_search = 256;
   /// A recommendation index with at most this many vectors is searched exhaustively
