@@ -674,6 +674,12 @@ float AnnIndex::StoredDistance(int64_t i, const float* query) const {
   return index_->fstdistfunc_(query, StoredVector(i), index_->dist_func_param_);
 }
 
+int64_t AnnIndex::StoredIndex(int64_t label) const {
+  if (label < 0) return -1;
+  auto it = index_->label_lookup_.find(static_cast<hnswlib::labeltype>(label));
+  return it == index_->label_lookup_.end() ? -1 : static_cast<int64_t>(it->second);
+}
+
 bool AnnIndex::LabelsBelow(int64_t n) const {
   if (n <= 0) return index_->cur_element_count == 0;
   const auto limit = static_cast<hnswlib::labeltype>(n);

@@ -98,6 +98,9 @@ class AnnIndex {
   const float* StoredVector(int64_t i) const;
   int64_t StoredLabel(int64_t i) const;
   float StoredDistance(int64_t i, const float* query) const;
+  /// The index's own number i of the vector stored under `label` (for StoredVector and
+  /// StoredDistance); -1 when there is none. Thread-safe.
+  int64_t StoredIndex(int64_t label) const;
   /// True when every stored label is in [0, n): a loader checks that an index read from
   /// disk only names rows that exist.
   bool LabelsBelow(int64_t n) const;

@@ -233,35 +233,39 @@ absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
       for (int32_t artist : columns_.artists(a)) ++by_artist[artist];
     }
     // The mean's nearest, then the anchors' artists' most popular tracks; similarities
-    // read from the index's stored (unit) vectors.
+    // read from the index's stored vectors (a track in no playlist keeps its shorter
+    // one).
     const AnnIndex& index = s_.audio_index();
-    auto similarity = [&index](int64_t label, const Vec& to) -> std::optional<float> {
-      absl::StatusOr<float> d = index.Distance(label, to.data());
-      if (!d.ok()) return std::nullopt;
-      return 1.0f - *d;
-    };
+    std::vector<int64_t> stored;  // per candidate, its index in `index`
     absl::flat_hash_set<int64_t> in;
     for (const Neighbor& n : *found) {
       in.insert(n.label);
       pool.emplace_back(n.label, 1.0f - std::max(0.0f, n.distance), 0.0f);
+      stored.push_back(index.StoredIndex(n.label));
     }
     for (const auto& [artist, count] : by_artist) {
       int taken = 0;
       for (int64_t p : columns_.tracks_of_artist(artist)) {
         if (taken == kArtistCandidates) break;
         if (!s_.recommendable(p) || !Allowed(p) || in.contains(p)) continue;
-        const std::optional<float> to_mean = similarity(p, centroid_);
-        if (!to_mean) continue;
+        const int64_t i = index.StoredIndex(p);
+        if (i < 0) continue;
         ++taken;
         in.insert(p);
-        pool.emplace_back(p, std::min(1.0f, *to_mean), 0.0f);
+        pool.emplace_back(
+            p, 1.0f - std::max(0.0f, index.StoredDistance(i, centroid_.data())), 0.0f);
+        stored.push_back(i);
       }
     }
     const float per_anchor = 1.0f / static_cast<float>(anchors_.size());
-    for (Candidate& c : pool) {  // relevance: the similarity to the mean so far
+    for (size_t j = 0; j < pool.size(); ++j) {  // relevance: the similarity to the mean
+      Candidate& c = pool[j];
       float nearest = -1;
-      for (size_t a : used) {
-        nearest = std::max(nearest, similarity(c.label, anchor_vectors_[a]).value_or(-1));
+      if (stored[j] >= 0) {
+        for (size_t a : used) {
+          nearest = std::max(
+              nearest, 1.0f - index.StoredDistance(stored[j], anchor_vectors_[a].data()));
+        }
       }
       int shared = 0;
       for (int32_t artist : columns_.artists(c.label)) {
