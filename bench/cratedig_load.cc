@@ -41,6 +41,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/text.h"
 #include "cratedig/v1/query_service.grpc.pb.h"
 #include "cratedig/v1/snapshot.pb.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -132,15 +133,16 @@ bool ReadSample(const std::string& path, int size, std::mt19937_64& rng, Sample*
   for (size_t i = 0; i < kept.size(); ++i) {
     const v1::Track& t = kept[i];
     std::string name = t.name();
-    if (i % 2 == 1) {  // The first word alone, when it has a letter or digit.
+    // Search takes a query with a word (a letter or a digit), as queryd reads it.
+    auto has_word = [](const std::string& s) {
+      auto words = cratedig::TextWords(s);
+      return words.ok() && !words->empty();
+    };
+    if (i % 2 == 1) {  // The first word alone, when it is one.
       std::string first = name.substr(0, name.find(' '));
-      if (std::any_of(first.begin(), first.end(), [](char c) {
-            return std::isalnum(static_cast<unsigned char>(c)) || (c & 0x80) != 0;
-          })) {
-        name = first;
-      }
+      if (has_word(first)) name = first;
     }
-    out->names.push_back(name);
+    if (has_word(name)) out->names.push_back(name);
     out->ids.push_back(t.id());
     if (t.has_audio_features()) out->with_audio.push_back(t.id());
   }
@@ -406,7 +408,8 @@ int main(int argc, char** argv) {
   Sample sample;
   const std::string table = absl::GetFlag(FLAGS_snapshot) + "/tracks.binpb";
   if (!ReadSample(table, std::max(1, absl::GetFlag(FLAGS_sample)), rng, &sample) ||
-      (method == Method::kRecommend && sample.with_audio.empty())) {
+      (method == Method::kRecommend && sample.with_audio.empty()) ||
+      (method == Method::kSearch && sample.names.empty())) {
     std::fprintf(stderr, "cratedig_load: cannot sample tracks from %s\n", table.c_str());
     return 1;
   }
