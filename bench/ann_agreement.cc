@@ -40,6 +40,8 @@ ABSL_FLAG(
     "best strategies' searches around each playlist track)");
 ABSL_FLAG(int, k, 10, "Results per query");
 ABSL_FLAG(int, seed, 1, "Random seed");
+ABSL_FLAG(int, search_ef, 0,
+          "Search breadth of the name graph (0: the snapshot's own), to study recall");
 ABSL_FLAG(int, ef, 0,
           "Search breadth for Recommend (0: the snapshot's own), to study recall");
 ABSL_FLAG(bool, seeded, false,
@@ -201,8 +203,10 @@ int main(int argc, char** argv) {
     if (!v.ok() || !cratedig::NormalizeInPlace(&*v)) continue;
     absl::Time t0 = absl::Now();
     // The vector side of Search alone (Search fuses it with the lexical index).
-    auto nearest =
-        s.text_index().Search(v->data(), k, s.manifest().search_index().ef_search());
+    auto nearest = s.text_index().Search(v->data(), k,
+                                         absl::GetFlag(FLAGS_search_ef) > 0
+                                             ? absl::GetFlag(FLAGS_search_ef)
+                                             : s.manifest().search_index().ef_search());
     absl::Time t1 = absl::Now();
     absl::StatusOr<std::vector<Scored>> got = std::vector<Scored>();
     if (!nearest.ok()) {
