@@ -229,8 +229,11 @@ absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
     if (!found.ok()) return found.status();
     const std::vector<size_t> used = Spread(anchors_.size(), kMaxFusedAnchors);
     absl::flat_hash_map<int32_t, int> by_artist;  // anchors per artist
+    std::vector<int32_t> artists;                 // in the anchors' order
     for (int64_t a : anchors_) {
-      for (int32_t artist : columns_.artists(a)) ++by_artist[artist];
+      for (int32_t artist : columns_.artists(a)) {
+        if (by_artist[artist]++ == 0) artists.push_back(artist);
+      }
     }
     // The mean's nearest, then the anchors' artists' most popular tracks; similarities
     // read from the index's stored vectors (a track in no playlist keeps its shorter
@@ -243,7 +246,7 @@ absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
       pool.emplace_back(n.label, 1.0f - std::max(0.0f, n.distance), 0.0f);
       stored.push_back(index.StoredIndex(n.label));
     }
-    for (const auto& [artist, count] : by_artist) {
+    for (int32_t artist : artists) {  // in order: the pool does not depend on hashing
       int taken = 0;
       for (int64_t p : columns_.tracks_of_artist(artist)) {
         if (taken == kArtistCandidates) break;

@@ -495,10 +495,11 @@ TEST_F(ServedCatalogTest, BlendRanksByItsDefinition) {
     ASSERT_TRUE(nearest.ok()) << nearest.status();
     std::vector<std::vector<float>> anchors;
     absl::flat_hash_map<std::string, int> anchor_artists;
+    std::vector<std::string> artists;  // in the playlist's order
     for (int64_t p : playlist) {
       anchors.push_back(Normalized(brute().FeatureRow(snapshot().track(p))));
       for (const v1::ArtistRef& a : snapshot().track(p).artists())
-        ++anchor_artists[key(a)];
+        if (anchor_artists[key(a)]++ == 0) artists.push_back(key(a));
     }
     // The candidates: the mean's nearest, then each artist's most popular (ties by
     // position) eligible tracks.
@@ -510,7 +511,7 @@ TEST_F(ServedCatalogTest, BlendRanksByItsDefinition) {
       pool.push_back((*nearest)[i].label);
       in.insert(pool.back());
     }
-    for (const auto& [artist, count] : anchor_artists) {
+    for (const std::string& artist : artists) {
       std::vector<int64_t> tracks;
       for (int64_t p = 0; p < snapshot().size(); ++p) {
         if (!distance.contains(p) || in.contains(p)) continue;
