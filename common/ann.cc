@@ -524,11 +524,23 @@ absl::StatusOr<std::unique_ptr<AnnIndex>> AnnIndex::Load(const std::string& path
     Hnsw& graph = *loaded->index_;
     std::tie(loaded->mapped_, loaded->mapped_bytes_) = mapping->Release();
     graph.data_level0_memory_ = loaded->mapped_ + kHeaderBytes;
-    graph.label_lookup_.reserve(count);
+    // Labels to stored vectors: a flat table when the labels are dense (track positions,
+    // as the snapshots' are), hnswlib's hash map of a node per label otherwise (a few
+    // hundred ms at a million labels). A loaded index takes no Add, which needs the map.
     graph.num_deleted_ = 0;
+    hnswlib::labeltype most = 0;
     for (hnswlib::tableint i = 0; i < count; ++i) {
-      graph.label_lookup_[graph.getExternalLabel(i)] = i;
+      most = std::max(most, graph.getExternalLabel(i));
       if (graph.isMarkedDeleted(i)) ++graph.num_deleted_;
+    }
+    if (count > 0 && most < 4 * hnswlib::labeltype{count} + 1024) {
+      loaded->by_label_.assign(most + 1, kNoVector);
+      for (hnswlib::tableint i = 0; i < count; ++i)
+        loaded->by_label_[graph.getExternalLabel(i)] = i;
+    } else {
+      graph.label_lookup_.reserve(count);
+      for (hnswlib::tableint i = 0; i < count; ++i)
+        graph.label_lookup_[graph.getExternalLabel(i)] = i;
     }
     if (absl::Status s = CheckGraph(graph, path); !s.ok()) return s;
     return loaded;
@@ -540,6 +552,8 @@ absl::StatusOr<std::unique_ptr<AnnIndex>> AnnIndex::Load(const std::string& path
 
 absl::Status AnnIndex::Add(int64_t label, const float* vector) {
   if (vector == nullptr) return absl::InvalidArgumentError("null vector");
+  if (mapped_ != nullptr)
+    return absl::FailedPreconditionError("a loaded index is read-only");
   if (absl::Status s = CheckNewLabels(*index_, {label}); !s.ok()) return s;
   try {
     index_->addPoint(vector, static_cast<hnswlib::labeltype>(label));
@@ -566,6 +580,8 @@ absl::Status AnnIndex::AddParallel(const std::vector<int64_t>& labels,
 
 absl::Status AnnIndex::AddParallel(const std::vector<int64_t>& labels,
                                    const RowFiller& fill, int threads) {
+  if (mapped_ != nullptr)
+    return absl::FailedPreconditionError("a loaded index is read-only");
   if (absl::Status s = CheckNewLabels(*index_, labels); !s.ok()) return s;
   // hnswlib's addPoint locks per element, so disjoint points can be added concurrently.
   std::atomic<size_t> next{0};
@@ -620,8 +636,8 @@ absl::StatusOr<std::vector<Neighbor>> AnnIndex::Search(
   const size_t breadth = std::max<size_t>(std::max(ef, 1), want);
   std::vector<hnswlib::tableint> seeds;
   for (int64_t label : seed_labels) {
-    auto it = index_->label_lookup_.find(static_cast<hnswlib::labeltype>(label));
-    if (label >= 0 && it != index_->label_lookup_.end()) seeds.push_back(it->second);
+    if (const int64_t i = StoredIndex(label); i >= 0)
+      seeds.push_back(static_cast<hnswlib::tableint>(i));
   }
   try {
     if (filter) return FilteredSearch(*index_, query, want, breadth, filter, seeds);
@@ -642,20 +658,18 @@ absl::StatusOr<std::vector<Neighbor>> AnnIndex::ScanExact(
 }
 
 absl::StatusOr<float> AnnIndex::Distance(int64_t label, const float* query) const {
-  auto it = index_->label_lookup_.find(static_cast<hnswlib::labeltype>(label));
-  if (label < 0 || it == index_->label_lookup_.end()) {
+  const int64_t i = StoredIndex(label);
+  if (i < 0) {
     return absl::NotFoundError(absl::StrCat("label ", label, " is not in the index"));
   }
-  return index_->fstdistfunc_(query, index_->getDataByInternalId(it->second),
-                              index_->dist_func_param_);
+  return StoredDistance(i, query);
 }
 
 absl::StatusOr<std::vector<float>> AnnIndex::Vector(int64_t label) const {
-  try {
-    return index_->getDataByLabel<float>(static_cast<hnswlib::labeltype>(label));
-  } catch (const std::exception&) {
-    return absl::NotFoundError(absl::StrCat("no vector with label ", label));
-  }
+  const int64_t i = StoredIndex(label);
+  if (i < 0) return absl::NotFoundError(absl::StrCat("no vector with label ", label));
+  const float* v = StoredVector(i);
+  return std::vector<float>(v, v + dim_);
 }
 
 int64_t AnnIndex::size() const { return static_cast<int64_t>(index_->cur_element_count); }
@@ -676,6 +690,10 @@ float AnnIndex::StoredDistance(int64_t i, const float* query) const {
 
 int64_t AnnIndex::StoredIndex(int64_t label) const {
   if (label < 0) return -1;
+  if (!by_label_.empty()) {
+    const auto l = static_cast<uint64_t>(label);
+    return l < by_label_.size() && by_label_[l] != kNoVector ? int64_t{by_label_[l]} : -1;
+  }
   auto it = index_->label_lookup_.find(static_cast<hnswlib::labeltype>(label));
   return it == index_->label_lookup_.end() ? -1 : static_cast<int64_t>(it->second);
 }

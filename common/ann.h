@@ -114,6 +114,10 @@ class AnnIndex {
   // A loaded index searches its file's element data in place: the read-only mapping.
   char* mapped_ = nullptr;
   size_t mapped_bytes_ = 0;
+  // A loaded index with dense labels: the stored vector of each label, kNoVector for
+  // none (hnswlib's label map then stays empty).
+  static constexpr uint32_t kNoVector = ~uint32_t{0};
+  std::vector<uint32_t> by_label_;
 };
 
 /// The order of every answer: nearer first, ties by label.

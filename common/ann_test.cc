@@ -161,6 +161,52 @@ TEST_F(AnnTest, SaveLoadRoundTrip) {
   std::filesystem::remove(path);
 }
 
+// A loaded index finds each label's vector the same way whether its labels are dense
+// (a flat table) or sparse (hnswlib's map), misses absent labels, and takes no Add.
+TEST(AnnLoadTest, LoadedIndexFindsEveryLabel) {
+  constexpr int kN = 300, kSmallDim = 8;
+  const std::vector<float> rows = RandomUnitRows(kN, kSmallDim, 5);
+  for (int64_t stride : {1, 3, 100000}) {
+    SCOPED_TRACE(stride);
+    std::vector<int64_t> labels(kN);
+    for (int i = 0; i < kN; ++i) labels[i] = int64_t{kN - 1 - i} * stride + 2;
+    auto index = AnnIndex::Create(kSmallDim, kN, AnnParams{});
+    ASSERT_TRUE(index.ok()) << index.status();
+    ASSERT_TRUE((*index)->AddParallel(labels, rows, 2).ok());
+    const std::string path = TempPath("labels.hnsw");
+    ASSERT_TRUE((*index)->Save(path).ok());
+    auto loaded = AnnIndex::Load(path, kSmallDim);
+    std::filesystem::remove(path);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    const AnnIndex& l = **loaded;
+    for (int i = 0; i < kN; ++i) {
+      const float* row = rows.data() + i * kSmallDim;
+      absl::StatusOr<std::vector<float>> v = l.Vector(labels[i]);
+      ASSERT_TRUE(v.ok()) << labels[i];
+      EXPECT_EQ(*v, std::vector<float>(row, row + kSmallDim));
+      ASSERT_GE(l.StoredIndex(labels[i]), 0);
+      EXPECT_EQ(l.StoredLabel(l.StoredIndex(labels[i])), labels[i]);
+      absl::StatusOr<float> d = l.Distance(labels[i], row);
+      ASSERT_TRUE(d.ok());
+      EXPECT_NEAR(*d, 0.0f, 1e-5);
+    }
+    for (int64_t absent : {int64_t{-1}, int64_t{0}, int64_t{1}, int64_t{kN} * stride + 3,
+                           int64_t{1} << 40}) {
+      EXPECT_EQ(l.StoredIndex(absent), -1) << absent;
+      EXPECT_EQ(l.Vector(absent).status().code(), absl::StatusCode::kNotFound);
+      EXPECT_EQ(l.Distance(absent, rows.data()).status().code(),
+                absl::StatusCode::kNotFound);
+    }
+    // Seeds by label reach the search.
+    absl::StatusOr<std::vector<Neighbor>> found =
+        l.Search(rows.data(), 1, 16, nullptr, {labels[0]});
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(found->front().label, labels[0]);
+    EXPECT_EQ((*loaded)->Add(7, rows.data()).code(),
+              absl::StatusCode::kFailedPrecondition);
+  }
+}
+
 TEST_F(AnnTest, LoadRejectsWrongDimension) {
   const std::string path = TempPath("dim.hnsw");
   ASSERT_TRUE(index_->Save(path).ok());
