@@ -1,5 +1,7 @@
 #include "query_service/snapshot_sync.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -218,6 +220,9 @@ absl::Status SnapshotSync::FetchFile(const std::string& version,
   if (!status.ok()) return FromGrpcStatus(status);
   if (std::fflush(out.get()) != 0)
     return absl::InternalError(absl::StrCat("cannot write ", path));
+  // On disk before InstallFetchedSnapshot renames it into place and CURRENT names it.
+  if (::fsync(::fileno(out.get())) != 0)
+    return absl::InternalError(absl::StrCat("cannot sync ", path));
   return absl::OkStatus();
 }
 
@@ -226,18 +231,21 @@ absl::Status SnapshotSync::LoadAndInstall(const std::string& dir, bool point_cur
   absl::Time start = absl::Now();
   auto snapshot = Snapshot::Load(dir, /*verify_checksums=*/!verified);
   if (!snapshot.ok()) return snapshot.status();
+  const absl::Duration read = absl::Now() - start;
   std::shared_ptr<const Snapshot> loaded = *snapshot;
   // A snapshot replacing another one serves once its exact blocks are built (about 1 s
   // at 1.2M tracks): until then the previous one answers, so that Recommend's default
   // stays exact. The first one serves at once, the graph answering until they are.
   const bool replacing = holder_->Get() != nullptr;
   if (replacing) loaded->audio_blocks();
+  const absl::Time durable_from = absl::Now();
   if (point_current) {
     if (auto s = WriteCurrent(root(), loaded->version()); !s.ok()) {
       CD_LOG(WARNING) << "snapshot " << loaded->version()
                       << " serves but a restart would load the previous one: " << s;
     }
   }
+  const absl::Duration durable = absl::Now() - durable_from;
   // Health first: once GetQueryStatus names the new version, everything else says so too.
   if (on_installed_) on_installed_(*loaded);
   {
@@ -249,6 +257,8 @@ absl::Status SnapshotSync::LoadAndInstall(const std::string& dir, bool point_cur
   CD_LOG(INFO) << "snapshot swapped version=" << loaded->version()
                << " tracks=" << loaded->size()
                << " load_ms=" << absl::ToInt64Milliseconds(absl::Now() - start)
+               << " read_ms=" << absl::ToInt64Milliseconds(read)
+               << " current_ms=" << absl::ToInt64Milliseconds(durable)
                << " exact_blocks=" << (replacing ? "ready" : "building");
   return absl::OkStatus();
 }
