@@ -130,14 +130,14 @@ bool ReadSample(const std::string& path, int size, std::mt19937_64& rng, Sample*
       }
     }
   }
+  // Search takes a query with a word (a letter or a digit), as queryd reads it.
+  auto has_word = [](const std::string& s) {
+    auto words = cratedig::TextWords(s);
+    return words.ok() && !words->empty();
+  };
   for (size_t i = 0; i < kept.size(); ++i) {
     const v1::Track& t = kept[i];
     std::string name = t.name();
-    // Search takes a query with a word (a letter or a digit), as queryd reads it.
-    auto has_word = [](const std::string& s) {
-      auto words = cratedig::TextWords(s);
-      return words.ok() && !words->empty();
-    };
     if (i % 2 == 1) {  // The first word alone, when it is one.
       std::string first = name.substr(0, name.find(' '));
       if (has_word(first)) name = first;

@@ -365,6 +365,15 @@ const cratedig::query::Snapshot& BlockScanSnapshot() {
   return *snapshot;
 }
 
+// Positions of the snapshot's recommendable tracks.
+std::vector<int64_t> Recommendable(const cratedig::query::Snapshot& snapshot) {
+  std::vector<int64_t> out;
+  for (int64_t p = 0; p < snapshot.size(); ++p) {
+    if (snapshot.recommendable(p)) out.push_back(p);
+  }
+  return out;
+}
+
 // Building the blocks over the same index (Snapshot::Load starts it in the background).
 void BM_BlockScanBuild(benchmark::State& state) {
   const cratedig::query::Snapshot& snapshot = BlockScanSnapshot();
@@ -389,10 +398,7 @@ void BM_BlockScan(benchmark::State& state) {
                      cratedig::BlockScan::Build(snapshot->audio_index(), first, end));
   }();
   const cratedig::BlockScan& blocks = own != nullptr ? *own : *snapshot->audio_blocks();
-  std::vector<int64_t> recommendable;
-  for (int64_t p = 0; p < snapshot->size(); ++p) {
-    if (snapshot->recommendable(p)) recommendable.push_back(p);
-  }
+  const std::vector<int64_t> recommendable = Recommendable(*snapshot);
   std::mt19937_64 rng(3);
   std::vector<std::vector<float>> queries(512);
   for (auto& q : queries) {
@@ -408,9 +414,9 @@ void BM_BlockScan(benchmark::State& state) {
   double read_blocks = 0, read_vectors = 0, groups = 0, bounded = 0;
   for (auto _ : state) {
     cratedig::BlockScan::Stats stats;
-    benchmark::DoNotOptimize(
-        blocks.Search(queries[at++ % queries.size()].data(),
-                      static_cast<size_t>(state.range(0)), nullptr, &stats));
+    benchmark::DoNotOptimize(blocks.Search(queries[at++ % queries.size()].data(),
+                                           static_cast<size_t>(state.range(0)), nullptr,
+                                           &stats));
     read_blocks += static_cast<double>(stats.blocks);
     read_vectors += static_cast<double>(stats.vectors);
     groups += static_cast<double>(stats.groups);
@@ -436,10 +442,7 @@ void BM_RecommendStrategy(benchmark::State& state) {
   const cratedig::query::Snapshot& snapshot = BlockScanSnapshot();
   const char* strategy = state.range(0) == 0 ? "blend" : "centroid";
   state.SetLabel(strategy);
-  std::vector<int64_t> recommendable;
-  for (int64_t p = 0; p < snapshot.size(); ++p) {
-    if (snapshot.recommendable(p)) recommendable.push_back(p);
-  }
+  const std::vector<int64_t> recommendable = Recommendable(snapshot);
   cratedig::v1::RecommendOptions options;
   options.set_strategy(strategy);
   options.set_exact(true);
@@ -451,7 +454,8 @@ void BM_RecommendStrategy(benchmark::State& state) {
     }
     auto query =
         cratedig::query::MakeRecommendQuery(snapshot, std::move(playlist), 10, options);
-    if (query.ok()) benchmark::DoNotOptimize(cratedig::query::Recommend(snapshot, *query));
+    if (query.ok())
+      benchmark::DoNotOptimize(cratedig::query::Recommend(snapshot, *query));
   }
   state.SetItemsProcessed(state.iterations());
 }
