@@ -105,6 +105,9 @@ class Run {
   std::vector<size_t> Select(const std::vector<Candidate>& pool, size_t sorted, int limit,
                              std::vector<size_t>* overflow) const;
   int64_t CountMatched() const;
+  // The most tracks of `artist` selection takes: `limit`; under the default limit, the
+  // artist's share of the playlist's anchors of k when that is more.
+  int ArtistLimit(int32_t artist, int limit) const;
   size_t MmrPool() const { return 3 * static_cast<size_t>(q_.k); }
   v1::Explanation Explain(const Candidate& c) const;
   // The unit vector of a track in the recommendation index's space (content features,
@@ -118,6 +121,10 @@ class Run {
   absl::flat_hash_set<int64_t> excluded_;  // representatives
   absl::flat_hash_set<int64_t> anchor_set_;
   std::vector<int64_t> anchors_;
+  // Anchors from the playlist itself (not from seed tracks, artists or genres), and how
+  // many of them each artist is credited on.
+  int playlist_anchors_ = 0;
+  absl::flat_hash_map<int32_t, int> playlist_artists_;
   std::vector<Vec> anchor_vectors_;
   std::vector<Vec> negative_vectors_;
   Vec centroid_;  // unit; empty without anchors
@@ -136,6 +143,10 @@ void Run::AddAnchor(int64_t position) {
 
 void Run::CollectAnchors() {
   for (int64_t p : q_.playlist) AddAnchor(p);
+  playlist_anchors_ = static_cast<int>(anchors_.size());
+  for (int64_t p : anchors_) {
+    for (int32_t artist : columns_.artists(p)) ++playlist_artists_[artist];
+  }
   for (int32_t artist : q_.seed_artists) {
     int taken = 0;
     for (int64_t p : columns_.tracks_of_artist(artist)) {
@@ -379,6 +390,16 @@ void Order(std::vector<Candidate>* pool, size_t m) {
   }
 }
 
+int Run::ArtistLimit(int32_t artist, int limit) const {
+  if (q_.max_per_artist.has_value() || playlist_anchors_ == 0) return limit;
+  auto it = playlist_artists_.find(artist);
+  if (it == playlist_artists_.end()) return limit;
+  // ceil(k x share): a playlist all of one artist may continue with that artist.
+  const int64_t share =
+      (int64_t{q_.k} * it->second + playlist_anchors_ - 1) / playlist_anchors_;
+  return static_cast<int>(std::max<int64_t>(limit, share));
+}
+
 // Indexes into the pool (sorted in its first `sorted` places) of the chosen results, at
 // most `limit` tracks per artist (0: no limit); candidates held back by the limit go to
 // `overflow`.
@@ -390,7 +411,7 @@ std::vector<size_t> Run::Select(const std::vector<Candidate>& pool, size_t sorte
     if (limit <= 0) return true;
     for (int32_t a : columns_.artists(pool[i].label)) {
       auto it = per_artist.find(a);
-      if (it != per_artist.end() && it->second >= limit) return false;
+      if (it != per_artist.end() && it->second >= ArtistLimit(a, limit)) return false;
     }
     return true;
   };

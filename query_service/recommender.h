@@ -13,7 +13,8 @@
 //     (0.1 per standard deviation of the feature, weighted mean over targets). blend's
 //     relevance: half the similarity to the mean, half that to the nearest anchor, plus
 //     0.4 x the share of the anchors by the candidate's artist.
-//  4. Selection: best first under max_per_artist (DefaultMaxPerArtist(k) when unset),
+//  4. Selection: best first under max_per_artist (when unset, DefaultMaxPerArtist(k), or
+//     an artist's share of the playlist of k if more),
 //     optionally MMR; the candidate pool deepens (finally an exact scan) until k results
 //     are found or none is left.
 //  5. Explanations: the nearest anchor, the targets, the best-matching audio features.
@@ -39,7 +40,9 @@ inline constexpr int kDefaultMaxPerArtist = 3;
 
 /// The artist limit when the request sets none: 3, or 4% of k for lists longer than 75
 /// (20 of 500), so that a long continuation can follow an artist the playlist is full of.
-/// Relaxed only when the catalog cannot fill k otherwise.
+/// An artist credited on a share of the playlist's tracks may also take that share of k
+/// (rounded up): a playlist of one artist continues with that artist. Relaxed only when
+/// the catalog cannot fill k otherwise.
 inline int DefaultMaxPerArtist(int k) { return std::max(kDefaultMaxPerArtist, k / 25); }
 
 inline constexpr int kMaxSeeds = 5;
