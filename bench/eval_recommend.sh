@@ -16,9 +16,26 @@
 #   SEED=7 bench/eval_recommend.sh          another split
 #   DISTRACTORS=0 bench/eval_recommend.sh   the tidytuesday tracks alone
 #   CONFIGS="name|trainer flags|strategy ..." bench/eval_recommend.sh   other configurations
+#   FOLDS=5 bench/eval_recommend.sh         cross-validation: every eligible playlist held out
+#                                           once, in 5 runs; prints the rows pooled over them
+#                                           (means weighted by each fold's playlists)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
+
+if [[ -n ${FOLDS:-} && -z ${FOLD:-} ]]; then
+  rows=$(mktemp)
+  for ((fold = 0; fold < FOLDS; fold++)); do
+    if [[ -n ${WORK_DIR:-} ]]; then
+      FOLD=$fold WORK_DIR="$WORK_DIR/fold-$fold" "$0" "$build" >>"$rows"
+    else
+      FOLD=$fold "$0" "$build" >>"$rows"
+    fi
+  done
+  python3 bench/pool_folds.py <"$rows"
+  rm -f "$rows"
+  exit 0
+fi
 bin=$build/bin
 shared=../shared/data
 songs=$shared/tidytuesday_spotify_songs_2020-01-21.csv.xz
@@ -37,7 +54,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 bench/split_playlists.py "$songs" "$work/split" --seed="${SEED:-2018}" >&2
+split_args=(--seed="${SEED:-2018}")
+[[ -n ${FOLD:-} ]] && split_args+=(--folds="$FOLDS" --fold="$FOLD")
+python3 bench/split_playlists.py "$songs" "$work/split" "${split_args[@]}" >&2
 
 # Starts trainerd with the given flags on the same data directory; sets trainer_addr.
 start_trainer() {

@@ -2,6 +2,7 @@
 """Splits tidytuesday's spotify_songs.csv into a training and a held-out set of playlists.
 
     bench/split_playlists.py SPOTIFY_SONGS.csv[.xz] OUT_DIR [--seed=2018] [--heldout=0.2]
+                             [--folds=N --fold=I]
 
 Writes to OUT_DIR:
   catalog.csv    one row per distinct track, in the tidytuesday format, with the playlist
@@ -14,7 +15,9 @@ Writes to OUT_DIR:
 
 Playlists are deduplicated on (playlist_id, track_id), first-seen order kept. The held-out
 playlists are a fixed-seed random share of the playlists with at least 30 distinct tracks
-(so that 25 seeds leave tracks to find).
+(so that 25 seeds leave tracks to find). With --folds=N, those playlists are shuffled with
+the seed and dealt into N folds, and fold I (0..N-1) is held out instead: the N folds hold
+every eligible playlist out exactly once (cross-validation).
 """
 import argparse
 import csv
@@ -38,7 +41,11 @@ def main():
     ap.add_argument('--seed', type=int, default=2018)
     ap.add_argument('--heldout', type=float, default=0.2)
     ap.add_argument('--min_heldout_tracks', type=int, default=30)
+    ap.add_argument('--folds', type=int, default=0)
+    ap.add_argument('--fold', type=int, default=0)
     a = ap.parse_args()
+    if a.folds and not 0 <= a.fold < a.folds:
+        ap.error('--fold must be in 0..folds-1')
 
     playlists = {}  # id -> {"name", "tracks": [ids], "seen": set}
     tracks = {}  # id -> row
@@ -58,7 +65,11 @@ def main():
     ids = sorted(playlists)
     eligible = [p for p in ids if len(playlists[p]['tracks']) >= a.min_heldout_tracks]
     rng = random.Random(a.seed)
-    heldout = set(rng.sample(eligible, round(a.heldout * len(ids))))
+    if a.folds:
+        rng.shuffle(eligible)
+        heldout = set(eligible[a.fold::a.folds])
+    else:
+        heldout = set(rng.sample(eligible, round(a.heldout * len(ids))))
 
     os.makedirs(a.out_dir, exist_ok=True)
     with open(os.path.join(a.out_dir, 'catalog.csv'), 'w', encoding='utf-8',
@@ -89,14 +100,16 @@ def main():
                 } for i, t in enumerate(p['tracks'])],
             })
         return {'info': {'generated_by': 'bench/split_playlists.py',
-                         'seed': a.seed}, 'playlists': out}
+                         'seed': a.seed, 'folds': a.folds, 'fold': a.fold},
+                'playlists': out}
 
     train = [p for p in ids if p not in heldout]
     for name, selected in (('train.json', train), ('heldout.json', sorted(heldout))):
         with open(os.path.join(a.out_dir, name), 'w', encoding='utf-8') as f:
             json.dump(slice_of(selected), f, ensure_ascii=False)
     print(f'{len(tracks)} tracks, {len(train)} training playlists, '
-          f'{len(heldout)} held-out playlists (seed {a.seed})')
+          f'{len(heldout)} held-out playlists (seed {a.seed}'
+          + (f', fold {a.fold} of {a.folds})' if a.folds else ')'))
 
 
 if __name__ == '__main__':
