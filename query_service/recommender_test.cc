@@ -253,35 +253,28 @@ TEST_F(RecommenderTest, NegativesPushTheResultsAway) {
 }
 
 TEST_F(RecommenderTest, MaxPerArtistHolds) {
-  auto per_artist = [&](const RecommendResult& r) {
-    absl::flat_hash_map<std::string, int> count;
-    int most = 0;
-    for (const Recommendation& x : r.results) {
-      most = std::max(most, ++count[snapshot().track(x.position).artists(0).id()]);
-    }
-    return most;
-  };
-  // The most results of an artist in the playlist {12, 13} (artists 12 and 13), and of
-  // any other.
-  auto per_playlist_artist = [&](const RecommendResult& r) {
+  // The most results by one artist, among the artists `counted` accepts (by name).
+  auto most_by_one = [&](const RecommendResult& r, auto counted) {
     absl::flat_hash_map<std::string, int> count;
     int most = 0;
     for (const Recommendation& x : r.results) {
       const std::string& artist = snapshot().track(x.position).artists(0).name();
-      if (artist == "Artist 12" || artist == "Artist 13")
-        most = std::max(most, ++count[artist]);
+      if (counted(artist)) most = std::max(most, ++count[artist]);
     }
     return most;
+  };
+  auto per_artist = [&](const RecommendResult& r) {
+    return most_by_one(r, [](const std::string&) { return true; });
+  };
+  // The playlist {12, 13} is by artists 12 and 13.
+  auto in_playlist = [](const std::string& a) {
+    return a == "Artist 12" || a == "Artist 13";
+  };
+  auto per_playlist_artist = [&](const RecommendResult& r) {
+    return most_by_one(r, in_playlist);
   };
   auto per_other_artist = [&](const RecommendResult& r) {
-    absl::flat_hash_map<std::string, int> count;
-    int most = 0;
-    for (const Recommendation& x : r.results) {
-      const std::string& artist = snapshot().track(x.position).artists(0).name();
-      if (artist != "Artist 12" && artist != "Artist 13")
-        most = std::max(most, ++count[artist]);
-    }
-    return most;
+    return most_by_one(r, [&](const std::string& a) { return !in_playlist(a); });
   };
   v1::RecommendOptions o;
   for (auto strategy : {"blend", "centroid", "rrf", "best"}) {
