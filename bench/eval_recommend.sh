@@ -20,16 +20,17 @@
 #                                           once, in 5 runs; prints the rows pooled over them
 #                                           (means weighted by each fold's playlists)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self=$(readlink -f "$0")
+cd "$(dirname "$self")/.."
 build=${1:-build}
 
 if [[ -n ${FOLDS:-} && -z ${FOLD:-} ]]; then
   rows=$(mktemp)
   for ((fold = 0; fold < FOLDS; fold++)); do
     if [[ -n ${WORK_DIR:-} ]]; then
-      FOLD=$fold WORK_DIR="$WORK_DIR/fold-$fold" "$0" "$build" >>"$rows"
+      FOLD=$fold WORK_DIR="$WORK_DIR/fold-$fold" "$self" "$build" >>"$rows"
     else
-      FOLD=$fold "$0" "$build" >>"$rows"
+      FOLD=$fold "$self" "$build" >>"$rows"
     fi
   done
   python3 bench/pool_folds.py <"$rows"
