@@ -125,6 +125,10 @@ class Run {
   // many of them each artist is credited on.
   int playlist_anchors_ = 0;
   absl::flat_hash_map<int32_t, int> playlist_artists_;
+  // Every anchor's artists: how many anchors each is credited on, and in the anchors'
+  // order.
+  absl::flat_hash_map<int32_t, int> anchor_artists_;
+  std::vector<int32_t> anchor_artist_order_;
   std::vector<Vec> anchor_vectors_;
   std::vector<Vec> negative_vectors_;
   Vec centroid_;  // unit; empty without anchors
@@ -165,6 +169,11 @@ void Run::CollectAnchors() {
         AddAnchor(p);
         ++taken;
       }
+    }
+  }
+  for (int64_t p : anchors_) {
+    for (int32_t artist : columns_.artists(p)) {
+      if (anchor_artists_[artist]++ == 0) anchor_artist_order_.push_back(artist);
     }
   }
   if (anchors_.empty()) return;
@@ -239,13 +248,6 @@ absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
     auto found = Nearest(centroid_, std::max(depth, kBlendPool), anchors_);
     if (!found.ok()) return found.status();
     const std::vector<size_t> used = Spread(anchors_.size(), kMaxFusedAnchors);
-    absl::flat_hash_map<int32_t, int> by_artist;  // anchors per artist
-    std::vector<int32_t> artists;                 // in the anchors' order
-    for (int64_t a : anchors_) {
-      for (int32_t artist : columns_.artists(a)) {
-        if (by_artist[artist]++ == 0) artists.push_back(artist);
-      }
-    }
     // The mean's nearest, then the anchors' artists' most popular tracks; similarities
     // read from the index's stored vectors (a track in no playlist keeps its shorter
     // one).
@@ -257,7 +259,8 @@ absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
       pool.emplace_back(n.label, 1.0f - std::max(0.0f, n.distance), 0.0f);
       stored.push_back(index.StoredIndex(n.label));
     }
-    for (int32_t artist : artists) {  // in order: the pool does not depend on hashing
+    // In order: the pool does not depend on hashing.
+    for (int32_t artist : anchor_artist_order_) {
       int taken = 0;
       for (int64_t p : columns_.tracks_of_artist(artist)) {
         if (taken == kArtistCandidates) break;
@@ -283,7 +286,7 @@ absl::StatusOr<std::vector<Candidate>> Run::Pool(int depth) {
       }
       int shared = 0;
       for (int32_t artist : columns_.artists(c.label)) {
-        if (auto it = by_artist.find(artist); it != by_artist.end())
+        if (auto it = anchor_artists_.find(artist); it != anchor_artists_.end())
           shared = std::max(shared, it->second);
       }
       c.distance = std::max(0.0f, 1.0f - nearest);
