@@ -25,6 +25,10 @@ cd "$(dirname "$self")/.."
 build=${1:-build}
 
 if [[ -n ${FOLDS:-} && -z ${FOLD:-} ]]; then
+  if ! [[ $FOLDS =~ ^[0-9]+$ ]] || ((FOLDS < 2)); then
+    echo "eval_recommend: FOLDS must be a number of folds, 2 or more (got '$FOLDS')" >&2
+    exit 2
+  fi
   rows=$(mktemp)
   for ((fold = 0; fold < FOLDS; fold++)); do
     if [[ -n ${WORK_DIR:-} ]]; then
